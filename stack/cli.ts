@@ -1,0 +1,42 @@
+/**
+ * npm run db:start | db:stop | db:reset | db:psql — the local stack's small CLI.
+ * Every failure is one line that says what to do, and the exit code is non-zero.
+ */
+import { spawnSync } from "node:child_process";
+import { readState, resetStack, startStack, stopStack } from "./stack";
+
+const log = (line: string) => process.stderr.write(`local stack: ${line}\n`);
+
+async function main(command: string | undefined, args: string[]): Promise<number> {
+  switch (command) {
+    case "start": {
+      const state = await startStack({ log });
+      process.stdout.write(`${state.postgresUrl}\n`);
+      return 0;
+    }
+    case "stop":
+      await stopStack();
+      log("stopped");
+      return 0;
+    case "reset":
+      await resetStack();
+      await startStack({ log });
+      log("reset: a fresh cluster with every migration applied");
+      return 0;
+    case "psql": {
+      const state = readState() ?? (await startStack({ log }));
+      return spawnSync("psql", [state.postgresUrl, ...args], { stdio: "inherit" }).status ?? 1;
+    }
+    default:
+      process.stderr.write("usage: tsx stack/cli.ts start | stop | reset | psql [psql arguments]\n");
+      return 2;
+  }
+}
+
+main(process.argv[2], process.argv.slice(3)).then(
+  (code) => process.exit(code),
+  (error) => {
+    process.stderr.write(`local stack: ${(error as Error).message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,137 @@
+/**
+ * The throwaway PostgreSQL cluster: initdb, configure, start and stop, run as the `postgres` OS user when
+ * invoked as root (PostgreSQL refuses to run as root). Nothing here knows about Supabase; see bootstrap.ts.
+ */
+import { spawnSync, SpawnSyncOptions } from "node:child_process";
+import { appendFileSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { dataDir, localDir, logDir, socketDir } from "./paths";
+import { Toolchain } from "./install";
+
+const logFile = join(logDir, "postgres.log");
+
+interface OsUser {
+  uid: number;
+  gid: number;
+}
+
+/** Root runs the server as the `postgres` OS user that Debian's package creates; anyone else runs it as themselves. */
+function serverUser(): OsUser | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const line = readFileSync("/etc/passwd", "utf8")
+    .split("\n")
+    .find((entry) => entry.startsWith("postgres:"));
+  if (!line) throw new Error("There is no `postgres` OS user to run the server as: install Debian's postgresql package.");
+  const [, , uid, gid] = line.split(":");
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+function run(tc: Toolchain, tool: string, args: string[], options: SpawnSyncOptions = {}) {
+  const user = serverUser();
+  const result = spawnSync(join(tc.binDir, tool), args, {
+    encoding: "utf8",
+    ...options,
+    ...(user ? { uid: user.uid, gid: user.gid } : {}),
+    env: { ...process.env, LC_ALL: "C.UTF-8", ...(user ? { HOME: "/var/lib/postgresql" } : {}) },
+  });
+  if (result.error) throw result.error;
+  return result;
+}
+
+function ownedDir(path: string): void {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  const user = serverUser();
+  if (user) chownSync(path, user.uid, user.gid);
+}
+
+/** True when a server of this cluster answers; a stale postmaster.pid is pg_ctl's to judge, not ours. */
+export function isRunning(tc: Toolchain): boolean {
+  if (!existsSync(join(dataDir, "PG_VERSION"))) return false;
+  return run(tc, "pg_ctl", ["-D", dataDir, "status"]).status === 0;
+}
+
+/** Creates the cluster unless a complete one of the same major is already there; refuses anything else. */
+export function initCluster(tc: Toolchain): boolean {
+  const versionFile = join(dataDir, "PG_VERSION");
+  if (existsSync(versionFile)) {
+    const major = Number(readFileSync(versionFile, "utf8").trim());
+    if (major !== tc.pgMajor) {
+      throw new Error(`The cluster in ${dataDir} was made by PostgreSQL ${major}, but ${tc.pgMajor} is installed. Run \`npm run db:reset\` to start afresh.`);
+    }
+    return false;
+  }
+  if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
+    throw new Error(`${dataDir} exists but holds no complete cluster (an interrupted start?). Run \`npm run db:reset\` to start afresh.`);
+  }
+  mkdirSync(localDir, { recursive: true, mode: 0o755 });
+  ownedDir(dataDir);
+  ownedDir(socketDir);
+  ownedDir(logDir);
+  const result = run(tc, "initdb", ["-D", dataDir, "-U", "supabase_admin", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"]);
+  if (result.status !== 0) {
+    throw new Error(`initdb failed (${String(result.stderr).trim().split("\n").pop()}). Check that ${localDir} is writable and traversable by the postgres OS user.`);
+  }
+  appendFileSync(
+    join(dataDir, "postgresql.conf"),
+    [
+      "",
+      "# reminder-cron local stack",
+      "listen_addresses = '127.0.0.1'",
+      `unix_socket_directories = '${socketDir}'`,
+      `shared_preload_libraries = '${preloadLibraries(tc).join(",")}'`,
+      "cron.database_name = 'postgres'",
+      "cron.use_background_workers = on",
+      "max_worker_processes = 32",
+      // A throwaway cluster: durability costs start-up and test time and buys nothing.
+      "fsync = off",
+      "synchronous_commit = off",
+      "full_page_writes = off",
+      "log_min_messages = warning",
+      "",
+    ].join("\n"),
+  );
+  return true;
+}
+
+/** pg_cron always; the real pg_net and supabase_vault too where their libraries are installed. */
+function preloadLibraries(tc: Toolchain): string[] {
+  const libDir = `/usr/lib/postgresql/${tc.pgMajor}/lib`;
+  return ["pg_cron", ...["pg_net", "supabase_vault"].filter((lib) => existsSync(join(libDir, `${lib}.so`)))];
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export async function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+export function startCluster(tc: Toolchain, port: number): void {
+  ownedDir(socketDir);
+  ownedDir(logDir);
+  const result = run(tc, "pg_ctl", ["-D", dataDir, "-l", logFile, "-w", "-t", "60", "-o", `-p ${port}`, "start"]);
+  if (result.status !== 0) {
+    run(tc, "pg_ctl", ["-D", dataDir, "-m", "immediate", "-w", "stop"]);
+    const tail = existsSync(logFile) ? readFileSync(logFile, "utf8").trim().split("\n").slice(-3).join(" | ") : "";
+    throw new Error(`PostgreSQL did not start on port ${port}: ${tail || String(result.stderr).trim()}. The full log is ${logFile}.`);
+  }
+}
+
+export function stopCluster(tc: Toolchain): void {
+  if (!isRunning(tc)) return;
+  const result = run(tc, "pg_ctl", ["-D", dataDir, "-m", "fast", "-w", "-t", "60", "stop"]);
+  if (result.status !== 0) throw new Error(`PostgreSQL did not stop: ${String(result.stderr).trim()}. See ${logFile}.`);
+}

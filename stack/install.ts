@@ -1,0 +1,87 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+
+/** What the local stack needs from the operating system, for one PostgreSQL major version. */
+export interface Toolchain {
+  pgMajor: number;
+  binDir: string;
+}
+
+const pgRoot = "/usr/lib/postgresql";
+
+function installedMajors(): number[] {
+  if (!existsSync(pgRoot)) return [];
+  return readdirSync(pgRoot)
+    .map(Number)
+    .filter((major) => Number.isInteger(major) && existsSync(`${pgRoot}/${major}/bin/postgres`))
+    .sort((a, b) => b - a);
+}
+
+function isDebian(): boolean {
+  return existsSync("/etc/debian_version");
+}
+
+/** The PostgreSQL major Debian ships as `postgresql` (15 on bookworm, 17 on trixie): read, never assumed. */
+function distroMajor(): number | undefined {
+  try {
+    const out = execFileSync("apt-cache", ["depends", "postgresql"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    const match = /Depends: postgresql-(\d+)\b/.exec(out);
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function packagesFor(major: number): string[] {
+  return [`postgresql-${major}`, `postgresql-${major}-cron`, `postgresql-${major}-pgtap`, "libtap-parser-sourcehandler-pgtap-perl"];
+}
+
+function missingPieces(major: number): string[] {
+  const share = `/usr/share/postgresql/${major}/extension`;
+  const missing: string[] = [];
+  if (!existsSync(`${pgRoot}/${major}/bin/postgres`)) missing.push(`postgresql-${major}`);
+  if (!existsSync(`${share}/pg_cron.control`)) missing.push(`postgresql-${major}-cron`);
+  if (!existsSync(`${share}/pgtap.control`)) missing.push(`postgresql-${major}-pgtap`);
+  if (!existsSync("/usr/bin/pg_prove")) missing.push("libtap-parser-sourcehandler-pgtap-perl");
+  return missing;
+}
+
+function aptInstall(packages: string[]): void {
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  process.stderr.write(`local stack: installing ${packages.join(" ")} from Debian's packages\n`);
+  execFileSync("apt-get", ["update", "-qq"], { stdio: ["ignore", "ignore", "inherit"], env });
+  execFileSync("apt-get", ["install", "-y", "-qq", ...packages], { stdio: ["ignore", "ignore", "inherit"], env });
+}
+
+/**
+ * Makes sure PostgreSQL, pg_cron, pgTAP and pg_prove are installed, installing them from Debian's packages
+ * when running as root; otherwise says the exact command to run. Prefers an installed major that already
+ * has everything, so a machine with PostgreSQL 15 and 17 side by side uses the complete one.
+ */
+export function ensureToolchain(): Toolchain {
+  const complete = installedMajors().find((major) => missingPieces(major).length === 0);
+  if (complete !== undefined) return { pgMajor: complete, binDir: `${pgRoot}/${complete}/bin` };
+
+  if (!isDebian()) {
+    throw new Error(
+      "The local stack installs PostgreSQL and pg_cron from Debian's packages, and this machine is not Debian. " +
+        "Install PostgreSQL 15+ with pg_cron, pgTAP and pg_prove yourself, or set DATABASE_URL to a database that has them.",
+    );
+  }
+  const major = installedMajors()[0] ?? distroMajor();
+  if (major === undefined) throw new Error("Could not tell which PostgreSQL Debian ships: run `apt-get update` and try again.");
+  const missing = missingPieces(major);
+  if (process.getuid?.() !== 0) {
+    throw new Error(`The local stack needs ${missing.join(", ")}. Run: sudo apt-get install -y ${packagesFor(major).join(" ")}`);
+  }
+  aptInstall(packagesFor(major));
+  const still = missingPieces(major);
+  if (still.length > 0) throw new Error(`apt-get did not install ${still.join(", ")}; install them by hand and try again.`);
+  return { pgMajor: major, binDir: `${pgRoot}/${major}/bin` };
+}
+
+/** The version of pg_cron Debian installed, as its control file states it (1.4-1 on bookworm, 1.6 on trixie). */
+export function pgCronDefaultVersion(major: number): string {
+  const control = readFileSync(`/usr/share/postgresql/${major}/extension/pg_cron.control`, "utf8");
+  return /default_version\s*=\s*'([^']+)'/.exec(control)?.[1] ?? "unknown";
+}

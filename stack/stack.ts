@@ -1,0 +1,160 @@
+/**
+ * The local stack as one unit: toolchain, cluster, Supabase bootstrap, stand-in worker, migrations.
+ * `DATABASE_URL` set means: start no cluster, use that database, add stand-ins only where it lacks the
+ * real extensions. State lives in .local/stack.json so `stop` finds what `start` began.
+ */
+import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { Client } from "pg";
+import { bootstrapExternal, bootstrapLocal, StandIn } from "./bootstrap";
+import { freePort, initCluster, isRunning, portIsFree, startCluster, stopCluster } from "./cluster";
+import { ensureToolchain, pgCronDefaultVersion } from "./install";
+import { applyMigrations } from "./migrate";
+import { dataDir, localDir, stateFile } from "./paths";
+import { isAlive, startTsProcess, stopProcess } from "./processes";
+
+export interface StackState {
+  /** True when DATABASE_URL named the database and no cluster of ours runs. */
+  external: boolean;
+  port: number;
+  pgMajor?: number;
+  /** The superuser connection (local: supabase_admin); for DATABASE_URL, that URL. */
+  adminUrl: string;
+  /** The connection our migrations, tests and tools use: Supabase's non-superuser `postgres`. */
+  postgresUrl: string;
+  standIns: StandIn[];
+  processes: Record<string, number>;
+}
+
+export function readState(): StackState | undefined {
+  if (!existsSync(stateFile)) return undefined;
+  return JSON.parse(readFileSync(stateFile, "utf8")) as StackState;
+}
+
+function writeState(state: StackState): void {
+  mkdirSync(localDir, { recursive: true });
+  writeFileSync(stateFile, JSON.stringify(state, null, 2) + "\n");
+}
+
+const localUrl = (user: string, port: number) => `postgresql://${user}@127.0.0.1:${port}/postgres`;
+
+async function answers(url: string): Promise<string | undefined> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+    await client.query("select 1");
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function startHelpers(state: StackState): Promise<void> {
+  if (state.standIns.includes("pg_net") && !(state.processes.netWorker && isAlive(state.processes.netWorker))) {
+    state.processes.netWorker = startTsProcess("net-worker", "stack/net-worker.ts", [state.adminUrl]);
+    const client = new Client({ connectionString: state.adminUrl });
+    await client.connect();
+    try {
+      await client.query("select net.wait_until_running()");
+    } finally {
+      await client.end();
+    }
+  }
+}
+
+function requestedPort(): number | undefined {
+  const raw = process.env.LOCAL_DB_PORT;
+  if (raw === undefined || raw === "") return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1024 || port > 65535) {
+    throw new Error(`LOCAL_DB_PORT=${raw} is not a port from 1024 to 65535; set another or unset it to pick a free one.`);
+  }
+  return port;
+}
+
+/** Starts (or reuses) the stack and applies pending migrations. Safe to call when it already runs. */
+export async function startStack(options: { log?: (line: string) => void } = {}): Promise<StackState> {
+  const log = options.log ?? (() => undefined);
+  const databaseUrl = process.env.DATABASE_URL;
+  if (databaseUrl) {
+    const problem = await answers(databaseUrl);
+    if (problem) throw new Error(`DATABASE_URL does not answer (${problem}). Start that database or unset DATABASE_URL to use a local one.`);
+    const previous = readState();
+    const state: StackState = {
+      external: true,
+      port: Number(new URL(databaseUrl).port || 5432),
+      adminUrl: databaseUrl,
+      postgresUrl: databaseUrl,
+      standIns: await bootstrapExternal(databaseUrl),
+      processes: previous?.external ? previous.processes : {},
+    };
+    await startHelpers(state);
+    writeState(state);
+    await applyMigrations(state.postgresUrl, { seed: false });
+    return state;
+  }
+
+  const tc = ensureToolchain();
+  const previous = readState();
+  if (previous && !previous.external && isRunning(tc)) {
+    log(`reusing the local stack already running on port ${previous.port}`);
+    await startHelpers(previous);
+    writeState(previous);
+    await applyMigrations(previous.postgresUrl, { seed: false });
+    return previous;
+  }
+
+  const fresh = initCluster(tc);
+  const wanted = requestedPort();
+  if (wanted !== undefined && !(await portIsFree(wanted))) {
+    throw new Error(`Port ${wanted} (LOCAL_DB_PORT) is in use. Stop what listens there, or unset LOCAL_DB_PORT to pick a free port.`);
+  }
+  const port = wanted ?? (await freePort());
+  log(`starting PostgreSQL ${tc.pgMajor} with pg_cron ${pgCronDefaultVersion(tc.pgMajor)} on 127.0.0.1:${port}`);
+  startCluster(tc, port);
+  const state: StackState = {
+    external: false,
+    port,
+    pgMajor: tc.pgMajor,
+    adminUrl: localUrl("supabase_admin", port),
+    postgresUrl: localUrl("postgres", port),
+    standIns: previous?.standIns ?? [],
+    processes: {},
+  };
+  try {
+    if (fresh) {
+      log("bootstrapping Supabase's roles, pg_cron, Vault and pg_net");
+      state.standIns = await bootstrapLocal(state.adminUrl);
+    }
+    writeState(state);
+    await startHelpers(state);
+    writeState(state);
+    const applied = await applyMigrations(state.postgresUrl, { seed: fresh });
+    if (applied.length > 0) log(`applied ${applied.length} migration(s)`);
+    return state;
+  } catch (error) {
+    await stopStack();
+    throw error;
+  }
+}
+
+/** Stops everything the stack started; leaves no process and no open port. The data stays for the next start. */
+export async function stopStack(): Promise<void> {
+  const state = readState();
+  if (state) {
+    for (const pid of Object.values(state.processes)) await stopProcess(pid);
+    writeState({ ...state, processes: {} });
+  }
+  if (!state?.external && existsSync(dataDir)) stopCluster(ensureToolchain());
+}
+
+/** Stops the stack and throws its data away: the next start is a fresh `supabase db reset`. */
+export async function resetStack(): Promise<void> {
+  if (process.env.DATABASE_URL) {
+    throw new Error("db:reset throws the local cluster away and does nothing to DATABASE_URL's database; unset DATABASE_URL to reset the local stack.");
+  }
+  await stopStack();
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(stateFile, { force: true });
+}

@@ -1,0 +1,210 @@
+/**
+ * The local stack itself: Supabase's privilege model, pg_cron run by a non-superuser for another role,
+ * the pg_net stand-in against a real socket, and the Vault stand-in. Everything else stands on these.
+ */
+import { Client } from "pg";
+import { asRole, stack, waitFor, withClient } from "../support/db";
+import { startEndpoint, TestEndpoint } from "../support/http-server";
+import { freePort } from "../../stack/cluster";
+
+interface HttpResponseRow {
+  status_code: number | null;
+  content_type: string | null;
+  headers: Record<string, string> | null;
+  content: string | null;
+  timed_out: boolean | null;
+  error_msg: string | null;
+}
+
+async function responseFor(client: Client, id: string): Promise<HttpResponseRow> {
+  return waitFor(`pg_net response ${id}`, async () => {
+    const { rows } = await client.query<HttpResponseRow>(
+      "select status_code, content_type, headers, content, timed_out, error_msg from net._http_response where id = $1",
+      [id],
+    );
+    return rows[0];
+  });
+}
+
+async function post(client: Client, url: string, timeoutMs = 5000): Promise<string> {
+  const { rows } = await client.query(
+    `select net.http_post(url := $1, body := '{"hello":"world"}'::jsonb,
+                          headers := '{"Content-Type":"application/json","Authorization":"Bearer local-test"}'::jsonb,
+                          timeout_milliseconds := $2) as id`,
+    [url, timeoutMs],
+  );
+  return rows[0].id;
+}
+
+describe("Supabase's privilege model", () => {
+  test("postgres logs in but is not a superuser, and the API roles exist", async () => {
+    await withClient(async (client) => {
+      const { rows } = await client.query(
+        `select rolname, rolsuper, rolbypassrls from pg_roles
+          where rolname in ('postgres','anon','authenticated','service_role','authenticator') order by rolname`,
+      );
+      expect(rows.map((r) => r.rolname)).toEqual(["anon", "authenticated", "authenticator", "postgres", "service_role"]);
+      expect(rows.every((r) => r.rolsuper === false)).toBe(true);
+      expect(rows.find((r) => r.rolname === "service_role").rolbypassrls).toBe(true);
+    });
+  });
+
+  test("a table postgres creates in public is granted to the API roles, as Supabase's default privileges do", async () => {
+    await withClient(async (client) => {
+      await client.query("begin");
+      await client.query("create table public.default_privileges_probe (x int)");
+      const { rows } = await client.query(
+        `select grantee from information_schema.role_table_grants
+          where table_name = 'default_privileges_probe' and privilege_type = 'DELETE' order by grantee`,
+      );
+      await client.query("rollback");
+      expect(rows.map((r) => r.grantee)).toEqual(["anon", "authenticated", "postgres", "service_role"]);
+    });
+  });
+});
+
+describe("pg_cron", () => {
+  test("a job that the non-superuser postgres schedules to run as another role runs and succeeds", async () => {
+    await withClient(async (client) => {
+      await client.query("drop role if exists stack_probe_runner");
+      await client.query("create role stack_probe_runner login");
+      await client.query("grant stack_probe_runner to postgres");
+      await client.query("grant usage on schema cron to stack_probe_runner");
+      await client.query("set role stack_probe_runner");
+      const { rows } = await client.query("select cron.schedule('stack-probe', '* * * * *', 'select 1') as jobid");
+      await client.query("reset role");
+      const jobid = rows[0].jobid;
+      try {
+        const { rows: job } = await client.query("select username from cron.job where jobid = $1", [jobid]);
+        expect(job[0].username).toBe("stack_probe_runner");
+        const status = await waitFor(
+          "the probe job's first run",
+          async () => {
+            const { rows: runs } = await client.query("select status from cron.job_run_details where jobid = $1 and status <> 'running'", [jobid]);
+            return runs[0]?.status as string | undefined;
+          },
+          75000,
+          1000,
+        );
+        expect(status).toBe("succeeded");
+      } finally {
+        await client.query("set role stack_probe_runner");
+        await client.query("select cron.unschedule('stack-probe')");
+        await client.query("reset role");
+      }
+    });
+  }, 90000);
+});
+
+describe("pg_net stand-in", () => {
+  let endpoint: TestEndpoint;
+  beforeAll(async () => {
+    endpoint = await startEndpoint();
+  });
+  afterAll(() => endpoint.close());
+
+  test("delivers a POST with its headers and JSON body, and records the 200 as pg_net does", async () => {
+    await withClient(async (client) => {
+      endpoint.reply({ status: 200, body: '{"ok":true}' });
+      const id = await post(client, `${endpoint.url}/ok?x=1`);
+      const response = await responseFor(client, id);
+      const request = endpoint.requests.find((r) => r.url === "/ok?x=1");
+      expect(request?.method).toBe("POST");
+      expect(request?.headers.authorization).toBe("Bearer local-test");
+      expect(request?.headers["content-type"]).toBe("application/json");
+      expect(request?.headers["user-agent"]).toMatch(/^pg_net\//);
+      expect(JSON.parse(request?.body ?? "")).toEqual({ hello: "world" });
+      expect(response).toMatchObject({ status_code: 200, content: '{"ok":true}', content_type: "application/json", timed_out: false, error_msg: null });
+      expect(response.headers?.["content-type"]).toBe("application/json");
+    });
+  });
+
+  test("records a 500 with its body, like any completed response", async () => {
+    await withClient(async (client) => {
+      endpoint.reply({ status: 500, body: "boom" });
+      const response = await responseFor(client, await post(client, `${endpoint.url}/fail`));
+      expect(response).toMatchObject({ status_code: 500, content: "boom", timed_out: false, error_msg: null });
+    });
+  });
+
+  test("records a refused connection with libcurl's message and no status", async () => {
+    await withClient(async (client) => {
+      const closedPort = await freePort();
+      const response = await responseFor(client, await post(client, `http://127.0.0.1:${closedPort}/`));
+      expect(response).toMatchObject({ status_code: null, timed_out: false, error_msg: "Couldn't connect to server" });
+    });
+  });
+
+  test("records a timeout with timed_out and pg_net's detailed message", async () => {
+    await withClient(async (client) => {
+      endpoint.reply({ status: 200, delayMs: 3000 });
+      const response = await responseFor(client, await post(client, `${endpoint.url}/slow`, 300));
+      expect(response.status_code).toBeNull();
+      expect(response.timed_out).toBe(true);
+      expect(response.error_msg).toMatch(/^Timeout of 300 ms reached\. Total time: [\d.]+ ms/);
+      endpoint.reply({ status: 200 });
+    });
+  });
+
+  test("sends nothing for a request whose transaction rolled back", async () => {
+    await withClient(async (client) => {
+      const before = endpoint.requests.length;
+      await client.query("begin");
+      const id = await post(client, `${endpoint.url}/rolled-back`);
+      await client.query("rollback");
+      // A committed request made after it is answered; by then the rolled-back one would have been sent too.
+      await responseFor(client, await post(client, `${endpoint.url}/after`));
+      expect(endpoint.requests.slice(before).map((r) => r.url)).toEqual(["/after"]);
+      const { rowCount } = await client.query("select 1 from net._http_response where id = $1", [id]);
+      expect(rowCount).toBe(0);
+    });
+  });
+
+  test("deletes responses older than pg_net.ttl", async () => {
+    await withClient(async (client) => {
+      await client.query("insert into net._http_response (id, status_code, created) values (-1, 200, now() - interval '7 hours')");
+      await post(client, `${endpoint.url}/wakes-the-worker`);
+      await waitFor("the expired response to be deleted", async () => {
+        const { rowCount } = await client.query("select 1 from net._http_response where id = -1");
+        return rowCount === 0 ? true : undefined;
+      });
+    });
+  });
+});
+
+describe("Vault stand-in", () => {
+  test("create, read decrypted, update, and refuse a duplicate name", async () => {
+    await withClient(async (client) => {
+      const name = `stack_probe_${Date.now()}`;
+      const { rows } = await client.query("select vault.create_secret('first value', $1, 'probe') as id", [name]);
+      const id = rows[0].id;
+      const read = async () => (await client.query("select secret, decrypted_secret from vault.decrypted_secrets where id = $1", [id])).rows[0];
+      const first = await read();
+      expect(first.decrypted_secret).toBe("first value");
+      expect(first.secret).not.toContain("first value");
+      await client.query("select vault.update_secret($1, 'second value')", [id]);
+      expect((await read()).decrypted_secret).toBe("second value");
+      await expect(client.query("select vault.create_secret('x', $1)", [name])).rejects.toMatchObject({ code: "23505" });
+      await client.query("delete from vault.secrets where id = $1", [id]);
+    });
+  });
+
+  test.each(["anon", "authenticated", "service_role"])("%s cannot read Vault", async (role) => {
+    await withClient(async (client) => {
+      await asRole(client, role, async () => {
+        await expect(client.query("select decrypted_secret from vault.decrypted_secrets")).rejects.toMatchObject({ code: "42501" });
+      });
+    });
+  });
+
+  test("the key stays outside the database: postgres can read neither the key file nor the key function", async () => {
+    await withClient(async (client) => {
+      await expect(client.query("select pg_read_file('vault_stand_in.key')")).rejects.toMatchObject({ code: "42501" });
+      await expect(client.query("select vault._stand_in_key('x'::bytea, 0)")).rejects.toMatchObject({ code: "42501" });
+    });
+  });
+});
+
+test("the stack reports where it runs", () => {
+  expect(stack().postgresUrl).toMatch(/^postgres(ql)?:\/\//);
+});
