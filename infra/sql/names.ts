@@ -1,0 +1,37 @@
+/**
+ * The names every part of reminder-cron agrees on: the migration, the Pulumi component, the CLI and the
+ * tests import them from here, so a rename is one edit and nothing can drift.
+ */
+
+/** The pg_cron job that triggers the daily reminder run. */
+export const defaultJobName = "daily-reminder-eval";
+
+/** 06:00 UTC every day: pg_cron evaluates schedules in UTC unless cron.timezone (1.5+) says otherwise. */
+export const defaultCronExpression = "0 6 * * *";
+
+/** The companion job that turns pg_net responses into final log outcomes. */
+export const reconcileJobName = "reminder-eval-reconcile";
+
+/** The least-privileged role both jobs run as. */
+export const cronRunnerRole = "cron_runner";
+
+export const logTable = { schema: "public", name: "cron_execution_log" } as const;
+
+export const dispatchFunction = { schema: "public", name: "dispatch_reminder_run", signature: "text" } as const;
+export const reconcileFunction = { schema: "public", name: "reconcile_reminder_runs", signature: "" } as const;
+
+/** Supabase Vault secret names. The task card's REMINDER_FUNCTION_URL and REMINDER_CRON_EXPRESSION land here. */
+export const vaultSecrets = {
+  functionUrl: "reminder_function_url",
+  serviceRoleKey: "reminder_service_role_key",
+  cronExpression: "reminder_cron_expression",
+} as const;
+
+/** pg_net's request timeout for the trigger call: the task card's 5 s budget, and pg_net's default. */
+export const dispatchTimeoutMs = 5000;
+
+export const qualified = (object: { schema: string; name: string }) => `${object.schema}.${object.name}`;
+
+/** The SQL a job runs: the dispatch function, named with the job so one function serves any job name. */
+export const dispatchCommand = (jobName: string) => `select public.dispatch_reminder_run('${jobName.replace(/'/g, "''")}')`;
+export const reconcileCommand = "select public.reconcile_reminder_runs()";

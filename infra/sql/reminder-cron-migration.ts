@@ -1,0 +1,1 @@
+export const renderReminderCronMigration = () => "-- placeholder\nselect 1;\n";
