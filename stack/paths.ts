@@ -2,7 +2,8 @@ import { join, resolve } from "node:path";
 
 /** The repository root; every local-stack file lives below it, in the ignored `.local/` folder. */
 export const repoRoot = resolve(__dirname, "..");
-export const localDir = join(repoRoot, ".local");
+/** REMINDER_CRON_LOCAL_DIR moves the stack elsewhere, so two checkouts or two engineers never share a cluster. */
+export const localDir = resolve(process.env.REMINDER_CRON_LOCAL_DIR ?? join(repoRoot, ".local"));
 export const dataDir = join(localDir, "pgdata");
 export const socketDir = join(localDir, "run");
 export const stateFile = join(localDir, "stack.json");
