@@ -1,0 +1,40 @@
+/**
+ * The on-call runbook as exact SQL, one source for the migration header, the Pulumi stack outputs, the
+ * README and the CLI. Every statement runs as `postgres` (Supabase's SQL editor or psql); the job belongs
+ * to cron_runner, so changing it means acting as that role for one statement.
+ */
+import { cronRunnerRole, defaultCronExpression, defaultJobName, dispatchCommand, qualified, logTable, reconcileJobName, vaultSecrets } from "./names";
+
+export interface RunbookEntry {
+  /** What the on-call person wants to do, as the header of the entry. */
+  action: string;
+  sql: string;
+}
+
+const lit = (value: string) => `'${value.replace(/'/g, "''")}'`;
+const asRunner = (statement: string) => `set role ${cronRunnerRole}; ${statement} reset role;`;
+const jobId = (jobName: string) => `(select jobid from cron.job where jobname = ${lit(jobName)} and username = ${lit(cronRunnerRole)})`;
+
+export function runbook(jobName: string = defaultJobName): RunbookEntry[] {
+  return [
+    { action: "See the job", sql: `select jobid, jobname, schedule, active, username from cron.job where jobname = ${lit(jobName)};` },
+    { action: "Emergency pause (keeps the job, stops its runs)", sql: asRunner(`select cron.alter_job(${jobId(jobName)}, active := false);`) },
+    { action: "Resume", sql: asRunner(`select cron.alter_job(${jobId(jobName)}, active := true);`) },
+    {
+      action: "Reschedule (UTC; keep the Vault secret in step so a redeploy keeps it)",
+      sql:
+        `select vault.update_secret((select id from vault.secrets where name = ${lit(vaultSecrets.cronExpression)}), ${lit("30 5 * * *")}); ` +
+        asRunner(`select cron.alter_job(${jobId(jobName)}, schedule := ${lit("30 5 * * *")});`),
+    },
+    { action: "Run now (outside the schedule)", sql: `${dispatchCommand(jobName)};` },
+    {
+      action: "Read the log (last 24 hours)",
+      sql: `select triggered_at, status, http_status, error_message, finished_at from ${qualified(logTable)} where job_name = ${lit(jobName)} and triggered_at > now() - interval '24 hours' order by triggered_at desc;`,
+    },
+    { action: "Remove the job for good", sql: asRunner(`select cron.unschedule(${lit(jobName)}); select cron.unschedule(${lit(reconcileJobName)});`) },
+    {
+      action: "Restore a removed job",
+      sql: `re-apply this migration (supabase db reset locally, or pulumi up); it schedules ${lit(jobName)} at reminder_cron_expression, default ${lit(defaultCronExpression)}`,
+    },
+  ];
+}
