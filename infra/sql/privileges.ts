@@ -23,7 +23,14 @@ export interface FunctionGrant {
   signature: string;
 }
 
-export type Grant = TableGrant | FunctionGrant;
+export interface SchemaGrant {
+  kind: "schema";
+  role: string;
+  schema: string;
+  privileges: ("USAGE" | "CREATE")[];
+}
+
+export type Grant = TableGrant | FunctionGrant | SchemaGrant;
 
 /** Roles Supabase's default privileges hand every new object to; each must be revoked explicitly. */
 export const apiRoles = ["anon", "authenticated", "service_role"] as const;
@@ -34,24 +41,40 @@ export const grants: Grant[] = [
   { kind: "table", role: "service_role", schema: logTable.schema, table: logTable.name, privileges: ["SELECT"] },
   { kind: "function", role: cronRunnerRole, schema: dispatchFunction.schema, function: dispatchFunction.name, signature: dispatchFunction.signature },
   { kind: "function", role: cronRunnerRole, schema: reconcileFunction.schema, function: reconcileFunction.name, signature: reconcileFunction.signature },
+  // What pg_cron needs for cron_runner to own its jobs: the schema, and alter_job for pause, resume and
+  // reschedule (cron.schedule and cron.unschedule are PUBLIC already). It can touch no job but its own.
+  { kind: "schema", role: cronRunnerRole, schema: "cron", privileges: ["USAGE"] },
+  { kind: "function", role: cronRunnerRole, schema: "cron", function: "alter_job", signature: "bigint, text, text, text, text, boolean" },
 ];
+
+/** Our own objects, whose PUBLIC and API-role privileges the migration revokes before granting the matrix. */
+const ownObjects = {
+  tables: [`${logTable.schema}.${logTable.name}`],
+  functions: [
+    `${dispatchFunction.schema}.${dispatchFunction.name}(${dispatchFunction.signature})`,
+    `${reconcileFunction.schema}.${reconcileFunction.name}(${reconcileFunction.signature})`,
+  ],
+};
 
 const ident = (name: string) => (/^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`);
 
-/** REVOKE everything from PUBLIC and the API roles, then GRANT exactly the matrix. */
+function renderGrant(grant: Grant): string {
+  switch (grant.kind) {
+    case "table":
+      return `grant ${grant.privileges.join(", ").toLowerCase()} on table ${ident(grant.schema)}.${ident(grant.table)} to ${ident(grant.role)};`;
+    case "function":
+      return `grant execute on function ${ident(grant.schema)}.${ident(grant.function)}(${grant.signature}) to ${ident(grant.role)};`;
+    case "schema":
+      return `grant ${grant.privileges.join(", ").toLowerCase()} on schema ${ident(grant.schema)} to ${ident(grant.role)};`;
+  }
+}
+
+/** REVOKE everything on our objects from PUBLIC and the API roles, then GRANT exactly the matrix. */
 export function renderGrants(): string {
-  const tables = [...new Set(grants.filter((g): g is TableGrant => g.kind === "table").map((g) => `${ident(g.schema)}.${ident(g.table)}`))];
-  const functions = [
-    ...new Set(grants.filter((g): g is FunctionGrant => g.kind === "function").map((g) => `${ident(g.schema)}.${ident(g.function)}(${g.signature})`)),
-  ];
   const everyone = ["public", ...apiRoles].join(", ");
   return [
-    ...tables.map((t) => `revoke all     on table ${t} from ${everyone};`),
-    ...functions.map((f) => `revoke all     on function ${f} from ${everyone};`),
-    ...grants.map((g) =>
-      g.kind === "table"
-        ? `grant  ${g.privileges.join(", ").toLowerCase().padEnd(6)} on table ${ident(g.schema)}.${ident(g.table)} to ${ident(g.role)};`
-        : `grant  execute on function ${ident(g.schema)}.${ident(g.function)}(${g.signature}) to ${ident(g.role)};`,
-    ),
+    ...ownObjects.tables.map((table) => `revoke all on table ${table} from ${everyone};`),
+    ...ownObjects.functions.map((fn) => `revoke all on function ${fn} from ${everyone};`),
+    ...grants.map(renderGrant),
   ].join("\n");
 }

@@ -1,1 +1,260 @@
-export const renderReminderCronMigration = () => "-- placeholder\nselect 1;\n";
+/**
+ * The trigger in SQL: cron_runner, the execution log, the dispatch and reconcile functions, their
+ * privileges and the idempotent registration of both jobs. Rendered into
+ * supabase/migrations/20261128060000_register_reminder_cron.sql; every statement is safe to run again.
+ */
+import {
+  cronRunnerRole,
+  defaultCronExpression,
+  defaultJobName,
+  dispatchCommand,
+  dispatchTimeoutMs,
+  reconcileCommand,
+  reconcileJobName,
+  vaultSecrets,
+} from "./names";
+import { renderGrants } from "./privileges";
+import { runbook } from "./runbook";
+
+/** How long after its dispatch a run without a pg_net response is declared failed (and no longer blocks the next). */
+export const responseDeadlineSeconds = 120;
+
+/** How long one reconcile pass waits for same-minute dispatches to be answered: the timeout plus two seconds. */
+export const reconcileWaitMs = dispatchTimeoutMs + 2000;
+
+const lit = (value: string) => `'${value.replace(/'/g, "''")}'`;
+
+function header(): string {
+  const entries = runbook().flatMap((entry) => ["--", `-- ${entry.action}:`, `--   ${entry.sql}`]);
+  return `-- Register the daily reminder trigger: pg_cron job ${lit(defaultJobName)} calls the ReminderSchedulerService
+-- Edge Function through pg_net, as role ${cronRunnerRole}, reading its URL, credential and schedule from Vault.
+--
+-- Vault secrets (create them before the first run; never put their values in a migration):
+--   ${vaultSecrets.functionUrl}      the function's https URL, e.g. https://<ref>.supabase.co/functions/v1/reminder-scheduler
+--   ${vaultSecrets.serviceRoleKey}  the credential sent as "Authorization: Bearer ..."
+--   ${vaultSecrets.cronExpression}   optional; default ${lit(defaultCronExpression)} (06:00 UTC daily)
+--   select vault.create_secret('<value>', '<name>');    -- or: pulumi up, which manages all three
+--
+-- RUNBOOK (paste into the SQL editor as postgres)
+${entries.join("\n")}
+--
+-- Every invocation writes one row to public.cron_execution_log: 'dispatched' at the call, then 'succeeded'
+-- (2xx) or 'failed' (HTTP status, timeout, connection error, missing secret) once ${lit(reconcileJobName)}
+-- reads pg_net's answer; 'skipped' when a dispatch is already in flight. A failure never stops the next run.`;
+}
+
+const role = () => `
+-- cron_runner: LOGIN only because pg_cron starts jobs as a login role; no password, so nobody signs in as it.
+do $$
+begin
+  if not exists (select 1 from pg_roles where rolname = ${lit(cronRunnerRole)}) then
+    create role ${cronRunnerRole} login noinherit;
+  end if;
+end
+$$;
+comment on role ${cronRunnerRole} is 'Runs the reminder-cron jobs; may only execute the dispatch and reconcile functions.';
+
+-- postgres schedules, pauses and removes the jobs by acting as cron_runner, which pg_cron requires.
+grant ${cronRunnerRole} to postgres;`;
+
+const logTable = () => `
+create table if not exists public.cron_execution_log (
+  id            bigint      generated always as identity primary key,
+  job_name      text        not null,
+  triggered_at  timestamptz not null default now(),
+  status        text        not null,
+  error_message text,
+  http_status   integer,
+  request_id    bigint,
+  finished_at   timestamptz,
+  constraint cron_execution_log_status_check
+    check (status in ('dispatched', 'succeeded', 'failed', 'skipped'))
+);
+
+comment on table  public.cron_execution_log is 'One row per invocation of a reminder-cron job, with its outcome.';
+comment on column public.cron_execution_log.status is
+  'dispatched: request queued in pg_net, awaiting its answer; succeeded: 2xx; failed: non-2xx, timeout, connection error or missing secret; skipped: another dispatch was in flight.';
+comment on column public.cron_execution_log.http_status is 'The status the function answered with; null when no answer came.';
+comment on column public.cron_execution_log.request_id is 'net.http_request_queue / net._http_response id of the call.';
+
+create index if not exists cron_execution_log_triggered_at_idx on public.cron_execution_log (triggered_at);
+create index if not exists cron_execution_log_job_triggered_at_idx on public.cron_execution_log (job_name, triggered_at desc);
+create index if not exists cron_execution_log_dispatched_idx on public.cron_execution_log (request_id) where status = 'dispatched';
+
+-- RLS on, and one policy per role that may touch the table: a grant alone opens nothing.
+alter table public.cron_execution_log enable row level security;
+drop policy if exists cron_runner_appends on public.cron_execution_log;
+create policy cron_runner_appends on public.cron_execution_log for insert to ${cronRunnerRole} with check (true);
+drop policy if exists service_role_reads on public.cron_execution_log;
+create policy service_role_reads on public.cron_execution_log for select to service_role using (true);`;
+
+const dispatch = () => `
+create or replace function public.dispatch_reminder_run(job_name text default ${lit(defaultJobName)})
+returns bigint
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  run_id     bigint;
+  in_flight  bigint;
+  url        text;
+  credential text;
+  missing    text;
+  triggered  timestamptz;
+begin
+  -- Two dispatches of one job never overlap: the second is recorded as skipped, not queued behind the first.
+  if not pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('reminder-cron'), pg_catalog.hashtext(job_name)) then
+    insert into public.cron_execution_log (job_name, status, error_message, finished_at)
+    values (job_name, 'skipped', 'another dispatch of this job was starting at the same moment', now())
+    returning id into run_id;
+    return run_id;
+  end if;
+
+  select l.id into in_flight
+    from public.cron_execution_log l
+   where l.job_name = dispatch_reminder_run.job_name
+     and l.status = 'dispatched'
+     and l.triggered_at > now() - interval '${responseDeadlineSeconds} seconds'
+   order by l.triggered_at desc
+   limit 1;
+  if in_flight is not null then
+    insert into public.cron_execution_log (job_name, status, error_message, finished_at)
+    values (job_name, 'skipped', format('run %s is still awaiting its answer', in_flight), now())
+    returning id into run_id;
+    return run_id;
+  end if;
+
+  select decrypted_secret into url        from vault.decrypted_secrets where name = ${lit(vaultSecrets.functionUrl)};
+  select decrypted_secret into credential from vault.decrypted_secrets where name = ${lit(vaultSecrets.serviceRoleKey)};
+  missing := case when coalesce(url, '') = ''        then ${lit(vaultSecrets.functionUrl)}
+                  when coalesce(credential, '') = '' then ${lit(vaultSecrets.serviceRoleKey)} end;
+  if missing is not null then
+    insert into public.cron_execution_log (job_name, status, error_message, finished_at)
+    values (job_name, 'failed',
+            format('Vault secret %s is missing or empty: create it with select vault.create_secret(''<value>'', %L); (or pulumi up)', missing, missing),
+            now())
+    returning id into run_id;
+    return run_id;
+  end if;
+
+  insert into public.cron_execution_log (job_name, status)
+  values (job_name, 'dispatched')
+  returning id, triggered_at into run_id, triggered;
+
+  begin
+    update public.cron_execution_log
+       set request_id = net.http_post(
+             url                  => url,
+             body                 => jsonb_build_object('job_name', dispatch_reminder_run.job_name, 'run_id', run_id, 'triggered_at', triggered),
+             headers              => jsonb_build_object('Content-Type', 'application/json', 'Authorization', 'Bearer ' || credential),
+             timeout_milliseconds => ${dispatchTimeoutMs})
+     where id = run_id;
+  exception when others then
+    -- pg_net refused the request (not installed, bad URL): the run is over, and says why.
+    update public.cron_execution_log
+       set status = 'failed', finished_at = now(), error_message = format('pg_net did not accept the request: %s', sqlerrm)
+     where id = run_id;
+  end;
+  return run_id;
+end
+$$;
+
+comment on function public.dispatch_reminder_run(text) is
+  'Queues one call of the ReminderSchedulerService through pg_net and logs it; returns the cron_execution_log id. Returns in milliseconds: the answer is read later by reconcile_reminder_runs().';`;
+
+const reconcile = () => `
+create or replace function public.reconcile_reminder_runs()
+returns integer
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  settled  integer := 0;
+  changed  integer;
+  started  timestamptz := clock_timestamp();
+begin
+  loop
+    -- Every dispatched run whose answer pg_net has recorded gets its final outcome.
+    update public.cron_execution_log l
+       set status        = case when r.status_code between 200 and 299 then 'succeeded' else 'failed' end,
+           http_status   = r.status_code,
+           finished_at   = r.created,
+           error_message = case
+                             when r.status_code between 200 and 299 then null
+                             when r.status_code is not null then
+                               format('HTTP %s from the reminder function: %s', r.status_code, coalesce(left(regexp_replace(r.content, '\\s+', ' ', 'g'), 200), '(empty body)'))
+                             else coalesce(r.error_msg, 'pg_net recorded neither a status nor an error')
+                           end
+      from net._http_response r
+     where r.id = l.request_id
+       and l.status = 'dispatched';
+    get diagnostics changed = row_count;
+    settled := settled + changed;
+
+    -- A run pg_net never answered is failed, so it neither hangs as dispatched nor blocks the next run.
+    update public.cron_execution_log l
+       set status        = 'failed',
+           finished_at   = clock_timestamp(),
+           error_message = 'no answer recorded by pg_net within ${responseDeadlineSeconds} s: check select net.check_worker_is_up(); and net.http_request_queue'
+     where l.status = 'dispatched'
+       and l.triggered_at < clock_timestamp() - interval '${responseDeadlineSeconds} seconds';
+    get diagnostics changed = row_count;
+    settled := settled + changed;
+
+    -- Wait (a second at least, for a dispatch starting in the same minute) while calls are in flight, up to their timeout.
+    exit when clock_timestamp() - started > interval '${reconcileWaitMs} milliseconds';
+    exit when clock_timestamp() - started > interval '1 second'
+          and not exists (select 1 from public.cron_execution_log where status = 'dispatched');
+    perform pg_catalog.pg_sleep(0.2);
+  end loop;
+  return settled;
+end
+$$;
+
+comment on function public.reconcile_reminder_runs() is
+  'Turns dispatched runs into succeeded or failed from net._http_response, and fails runs unanswered after ${responseDeadlineSeconds} s. Runs every minute as job ${reconcileJobName}.';`;
+
+const registration = () => `
+-- Register both jobs as cron_runner. cron.schedule upserts on (job name, owner) and keeps the job id, so
+-- running this again changes nothing; a same-named job of another owner would run twice, so it is refused.
+do $$
+declare
+  expression text;
+  other      record;
+begin
+  select nullif(trim(decrypted_secret), '') into expression
+    from vault.decrypted_secrets
+   where name = ${lit(vaultSecrets.cronExpression)};
+  expression := coalesce(expression, ${lit(defaultCronExpression)});
+
+  for other in
+    select jobid, jobname, username from cron.job
+     where jobname in (${lit(defaultJobName)}, ${lit(reconcileJobName)}) and username <> ${lit(cronRunnerRole)}
+  loop
+    if other.username = current_user then
+      perform cron.unschedule(other.jobid);
+    else
+      raise exception 'pg_cron job % (id %) already exists for role %, and would run beside ours', other.jobname, other.jobid, other.username
+        using hint = format('As %s or a superuser, run: select cron.unschedule(%s); then apply this migration again.', other.username, other.jobid);
+    end if;
+  end loop;
+
+  execute 'set local role ${cronRunnerRole}';
+  begin
+    perform cron.schedule(${lit(defaultJobName)}, expression, ${lit(dispatchCommand(defaultJobName))});
+  exception when invalid_parameter_value then
+    raise exception 'Vault secret ${vaultSecrets.cronExpression} holds %, which pg_cron does not accept as a schedule', quote_literal(expression)
+      using hint = 'Set a five-field cron expression in UTC, e.g. select vault.update_secret((select id from vault.secrets where name = ''${vaultSecrets.cronExpression}''), ''${defaultCronExpression}'');';
+  end;
+  perform cron.schedule(${lit(reconcileJobName)}, '* * * * *', ${lit(reconcileCommand)});
+  execute 'reset role';
+end
+$$;`;
+
+export function renderReminderCronMigration(): string {
+  return [header(), role(), logTable(), dispatch(), reconcile(), `\n${renderGrants()}`, registration()].join("\n");
+}
