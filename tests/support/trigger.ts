@@ -1,0 +1,95 @@
+/**
+ * Helpers for tests of the cron trigger: Vault secrets by name, the job row, acting as cron_runner, and
+ * the execution log. They use only the SQL surface production has.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Client } from "pg";
+import { migrationsDir } from "../../stack/paths";
+import { cronRunnerRole, defaultJobName, logTable, qualified } from "../../infra/sql/names";
+import { migrationFileName, migrations } from "../../infra/sql/migrations";
+
+export interface LogRow {
+  id: string;
+  job_name: string;
+  status: "dispatched" | "succeeded" | "failed" | "skipped";
+  error_message: string | null;
+  http_status: number | null;
+  request_id: string | null;
+  triggered_at: Date;
+  finished_at: Date | null;
+}
+
+export interface JobRow {
+  jobid: string;
+  jobname: string;
+  schedule: string;
+  command: string;
+  username: string;
+  active: boolean;
+}
+
+export async function setSecret(client: Client, name: string, value: string): Promise<void> {
+  const { rows } = await client.query("select id from vault.secrets where name = $1", [name]);
+  if (rows[0]) await client.query("select vault.update_secret($1, $2)", [rows[0].id, value]);
+  else await client.query("select vault.create_secret($1, $2)", [value, name]);
+}
+
+export async function deleteSecret(client: Client, name: string): Promise<void> {
+  await client.query("delete from vault.secrets where name = $1", [name]);
+}
+
+export async function jobRows(client: Client, jobName = defaultJobName): Promise<JobRow[]> {
+  const { rows } = await client.query<JobRow>(
+    "select jobid, jobname, schedule, command, username, active from cron.job where jobname = $1 order by jobid",
+    [jobName],
+  );
+  return rows;
+}
+
+/** Runs statements as cron_runner, as pg_cron runs the job and as the runbook tells on-call to. */
+export async function asCronRunner<T>(client: Client, fn: () => Promise<T>): Promise<T> {
+  await client.query(`set role ${cronRunnerRole}`);
+  try {
+    return await fn();
+  } finally {
+    await client.query("reset role");
+  }
+}
+
+export async function alterJob(client: Client, changes: { schedule?: string; active?: boolean }, jobName = defaultJobName): Promise<void> {
+  await asCronRunner(client, () =>
+    client.query(
+      `select cron.alter_job((select jobid from cron.job where jobname = $1 and username = current_user),
+                             schedule := $2, active := $3)`,
+      [jobName, changes.schedule ?? null, changes.active ?? null],
+    ),
+  );
+}
+
+export async function logRowsAfter(client: Client, afterId: string | number, jobName = defaultJobName): Promise<LogRow[]> {
+  const { rows } = await client.query<LogRow>(`select * from ${qualified(logTable)} where id > $1 and job_name = $2 order by id`, [afterId, jobName]);
+  return rows;
+}
+
+export async function lastLogId(client: Client): Promise<string> {
+  const { rows } = await client.query(`select coalesce(max(id), 0) as id from ${qualified(logTable)}`);
+  return rows[0].id;
+}
+
+/** What the job does at a tick, done now: dispatch as cron_runner, then reconcile (which waits for the answer). */
+export async function dispatchAndReconcile(client: Client, jobName = defaultJobName): Promise<LogRow> {
+  const runId = await asCronRunner(client, async () => {
+    const { rows } = await client.query("select public.dispatch_reminder_run($1) as id", [jobName]);
+    await client.query("select public.reconcile_reminder_runs()");
+    return rows[0].id as string;
+  });
+  const { rows } = await client.query<LogRow>(`select * from ${qualified(logTable)} where id = $1`, [runId]);
+  return rows[0];
+}
+
+export function cronMigrationSql(): string {
+  const migration = migrations.find((m) => m.name === "register_reminder_cron");
+  if (!migration) throw new Error("the register_reminder_cron migration is not in infra/sql/migrations.ts");
+  return readFileSync(join(migrationsDir, migrationFileName(migration)), "utf8");
+}

@@ -1,0 +1,50 @@
+/**
+ * The committed migrations are exactly what the SQL sources render, and hold nothing secret.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { migrationsDir } from "../../stack/paths";
+import { migrationFileName, migrations, renderMigrationFile } from "../../infra/sql/migrations";
+
+const committed = readdirSync(migrationsDir).filter((file) => file.endsWith(".sql")).sort();
+
+describe("generated migrations", () => {
+  test("every committed migration is generated, and every generated one is committed", () => {
+    expect(committed).toEqual(migrations.map(migrationFileName).sort());
+  });
+
+  test.each(migrations.map((m) => [migrationFileName(m), m] as const))("%s equals freshly generated output", (file, migration) => {
+    const onDisk = readFileSync(join(migrationsDir, file), "utf8");
+    // A failure here means someone edited the file by hand or forgot `npm run migration:generate`.
+    expect(onDisk).toBe(renderMigrationFile(migration));
+  });
+
+  test("the cron migration carries the runbook the task card asks for", () => {
+    const sql = readFileSync(join(migrationsDir, committed.find((f) => f.endsWith("_register_reminder_cron.sql"))!), "utf8");
+    for (const heading of ["Emergency pause", "Resume", "Reschedule", "Run now", "Read the log", "Remove the job for good"]) {
+      expect(sql).toContain(`-- ${heading}`);
+    }
+  });
+});
+
+/** Shapes of credentials: JWTs (Supabase keys are JWTs), Supabase's new key formats, PEM keys, long random tokens. */
+const secretShapes: [string, RegExp][] = [
+  ["a JWT", /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/],
+  ["a Supabase API key", /\bsb_(secret|publishable)_[A-Za-z0-9_-]{10,}/],
+  ["a private key", /-----BEGIN [A-Z ]*PRIVATE KEY-----/],
+  ["a bearer token literal", /Bearer [A-Za-z0-9._~+/-]{16,}/],
+  ["a long hex or base64 token", /['"][A-Za-z0-9+/=_-]{40,}['"]/],
+];
+
+describe("no secret in any migration", () => {
+  test.each(committed)("%s holds no key-shaped literal", (file) => {
+    const sql = readFileSync(join(migrationsDir, file), "utf8");
+    const found = secretShapes.filter(([, shape]) => shape.test(sql)).map(([what]) => what);
+    expect(found).toEqual([]);
+  });
+
+  test("the detector itself catches a JWT-shaped literal", () => {
+    const planted = "select 'eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJlc2lnbmF0dXJl';";
+    expect(secretShapes.some(([, shape]) => shape.test(planted))).toBe(true);
+  });
+});
