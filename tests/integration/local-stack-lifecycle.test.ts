@@ -1,0 +1,109 @@
+/**
+ * The local stack's own lifecycle, each case in a throwaway folder of its own (REMINDER_CRON_LOCAL_DIR) so
+ * the suite's stack is untouched: start, reuse, stop without leftovers, and the bad inputs issue 2 names.
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, portIsFree } from "../../stack/cluster";
+import { isAlive } from "../../stack/processes";
+import { repoRoot } from "../../stack/paths";
+
+interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(dir: string, args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
+  const { DATABASE_URL: _ignored, ...base } = process.env;
+  const result = spawnSync(process.execPath, [require.resolve("tsx/cli"), join(repoRoot, "stack/cli.ts"), ...args], {
+    cwd: repoRoot,
+    encoding: "utf8",
+    env: { ...base, REMINDER_CRON_LOCAL_DIR: dir, ...env },
+    timeout: 120000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const dirs: string[] = [];
+function scratch(): string {
+  const dir = mkdtempSync(join(tmpdir(), "reminder-cron-stack-"));
+  chmodSync(dir, 0o755); // the server runs as the postgres OS user, which must reach the folder
+  dirs.push(dir);
+  return dir;
+}
+
+afterAll(() => {
+  for (const dir of dirs) {
+    cli(dir, ["stop"]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("start, a second start that reuses it, and a stop that leaves no process and no open port", async () => {
+  const dir = scratch();
+  const first = cli(dir, ["start"]);
+  expect(first.status).toBe(0);
+  expect(first.stdout.trim()).toMatch(/^postgresql:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
+  const state = JSON.parse(readFileSync(join(dir, "stack.json"), "utf8"));
+  const second = cli(dir, ["start"]);
+  expect(second.status).toBe(0);
+  expect(second.stderr).toContain(`reusing the local stack already running on port ${state.port}`);
+
+  const stop = cli(dir, ["stop"]);
+  expect(stop.status).toBe(0);
+  expect(await portIsFree(state.port)).toBe(true);
+  expect(isAlive(state.processes.netWorker)).toBe(false);
+  const postmasterPid = join(dir, "pgdata", "postmaster.pid");
+  expect(() => readFileSync(postmasterPid)).toThrow();
+}, 120000);
+
+test("a port in use is refused with what to do, and nothing is left running", async () => {
+  const port = await freePort();
+  const blocker: Server = createServer();
+  await new Promise<void>((resolve) => blocker.listen(port, "127.0.0.1", resolve));
+  try {
+    const dir = scratch();
+    const result = cli(dir, ["start"], { LOCAL_DB_PORT: String(port) });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      `local stack: Port ${port} (LOCAL_DB_PORT) is in use. Stop what listens there, or unset LOCAL_DB_PORT to pick a free port.`,
+    );
+    expect(() => readFileSync(join(dir, "pgdata", "postmaster.pid"))).toThrow();
+  } finally {
+    blocker.close();
+  }
+}, 60000);
+
+test("a port that is no port is refused naming the value", () => {
+  const result = cli(scratch(), ["start"], { LOCAL_DB_PORT: "80a" });
+  expect(result.status).toBe(1);
+  expect(result.stderr.trim()).toBe("local stack: LOCAL_DB_PORT=80a is not a port from 1024 to 65535; set another or unset it to pick a free one.");
+});
+
+test("a stale cluster folder is refused with the reset to run", () => {
+  const dir = scratch();
+  mkdirSync(join(dir, "pgdata"));
+  writeFileSync(join(dir, "pgdata", "leftover"), "from an interrupted start");
+  const result = cli(dir, ["start"]);
+  expect(result.status).toBe(1);
+  expect(result.stderr.trim()).toBe(
+    `local stack: ${join(dir, "pgdata")} exists but holds no complete cluster (an interrupted start?). Run \`npm run db:reset\` to start afresh.`,
+  );
+});
+
+test("a DATABASE_URL that does not answer is refused before anything starts", async () => {
+  const port = await freePort();
+  const result = cli(scratch(), ["start"], { DATABASE_URL: `postgresql://postgres@127.0.0.1:${port}/postgres` });
+  expect(result.status).toBe(1);
+  expect(result.stderr).toMatch(/^local stack: DATABASE_URL does not answer \(.*ECONNREFUSED.*\)\. Start that database or unset DATABASE_URL to use a local one\.\n$/);
+});
+
+test("an unknown command prints the usage and exits 2", () => {
+  const result = cli(scratch(), ["launch"]);
+  expect(result.status).toBe(2);
+  expect(result.stderr).toContain("usage: tsx stack/cli.ts start | stop | reset | psql");
+});
