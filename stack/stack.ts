@@ -110,7 +110,9 @@ export async function startStack(options: { log?: (line: string) => void } = {})
   if (wanted !== undefined && !(await portIsFree(wanted))) {
     throw new Error(`Port ${wanted} (LOCAL_DB_PORT) is in use. Stop what listens there, or unset LOCAL_DB_PORT to pick a free port.`);
   }
-  const port = wanted ?? (await freePort());
+  // Keep the previous port when it is free, so a stop and start leaves every connection string valid.
+  const reusable = previous && !previous.external && (await portIsFree(previous.port)) ? previous.port : undefined;
+  const port = wanted ?? reusable ?? (await freePort());
   log(`starting PostgreSQL ${tc.pgMajor} with pg_cron ${pgCronDefaultVersion(tc.pgMajor)} on 127.0.0.1:${port}`);
   startCluster(tc, port);
   const state: StackState = {

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { databaseTestsDir, localDir, repoRoot } from "../stack/paths";
-import { resetStack, startStack, stopStack } from "../stack/stack";
+import { readState, resetStack, startStack, stopStack } from "../stack/stack";
 
 interface Tally {
   passed: number;
@@ -59,7 +59,8 @@ async function main(): Promise<number> {
   const state = await startStack({ log: (line) => process.stderr.write(`local stack: ${line}\n`) });
   try {
     tallies.push(jest(jestArgs));
-    if (jestArgs.length === 0) tallies.push(pgTap(state.postgresUrl));
+    // Tests may restart the stack; read where it runs now.
+    if (jestArgs.length === 0) tallies.push(pgTap((readState() ?? state).postgresUrl));
   } finally {
     await stopStack();
   }
