@@ -1,0 +1,138 @@
+/**
+ * The database side of the dynamic providers: where they connect, one client per call, one transaction
+ * per operation, and acting as a role for one statement.
+ *
+ * The connection is read at call time from the stack configuration that the engine hands each provider's
+ * `configure()` in the provider process (keys keep their `reminder-cron:` namespace there). It is never
+ * captured in the serialized provider nor passed as a resource input, so the password never reaches state,
+ * and a rotated password works for `refresh` and `destroy` without an `up` first.
+ */
+import type { Client } from "pg";
+
+export const projectName = "reminder-cron";
+
+/** The stack config keys of the connection, without the project namespace. */
+export const dbConfigKeys = {
+  host: "dbHost",
+  port: "dbPort",
+  database: "dbName",
+  user: "dbUser",
+  password: "dbPassword",
+  sslMode: "dbSslMode",
+} as const;
+
+export const sslModes = ["disable", "require", "verify-ca", "verify-full"] as const;
+export type SslMode = (typeof sslModes)[number];
+
+export const dbDefaults = { port: 5432, database: "postgres", user: "postgres" } as const;
+
+export interface DbConnection {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password?: string;
+  sslMode: SslMode;
+}
+
+/** What the SDK's `ConfigureRequest.config` offers; a plain object works as well in tests. */
+export interface ConfigSource {
+  get(key: string): string | undefined;
+}
+
+/** Loopback and names that only resolve on this machine or its containers: no TLS needed to reach them. */
+export function isLocalHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return (
+    bare === "localhost" ||
+    bare.endsWith(".localhost") ||
+    bare === "::1" ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare) ||
+    bare === "host.docker.internal"
+  );
+}
+
+/** TLS unless the database is on this machine: the password would otherwise cross the network in clear. */
+export const defaultSslMode = (host: string): SslMode => (isLocalHost(host) ? "disable" : "require");
+
+/** The connection from the stack config as the engine passes it to `configure()`. */
+export function connectionFromConfig(config: ConfigSource): DbConnection {
+  const get = (key: string): string | undefined => {
+    const value = config.get(`${projectName}:${key}`);
+    return value === undefined || value === null || String(value) === "" ? undefined : String(value);
+  };
+  const host = get(dbConfigKeys.host);
+  if (!host) {
+    throw new Error(
+      `The reminder-cron providers got no ${projectName}:${dbConfigKeys.host} in the stack config, so they cannot reach the database. ` +
+        `Fix: pulumi config set ${projectName}:${dbConfigKeys.host} <host>`,
+    );
+  }
+  const sslMode = (get(dbConfigKeys.sslMode) ?? defaultSslMode(host)) as SslMode;
+  if (!sslModes.includes(sslMode)) {
+    throw new Error(`${projectName}:${dbConfigKeys.sslMode} = '${sslMode}' is not one of ${sslModes.join(", ")}.`);
+  }
+  return {
+    host,
+    port: Number(get(dbConfigKeys.port) ?? dbDefaults.port),
+    database: get(dbConfigKeys.database) ?? dbDefaults.database,
+    user: get(dbConfigKeys.user) ?? dbDefaults.user,
+    password: get(dbConfigKeys.password),
+    sslMode,
+  };
+}
+
+/**
+ * Runs `fn` in one transaction on a fresh client, committed when it returns and rolled back when it throws,
+ * so a failed operation leaves pg_cron and Vault as they were. `pg` is imported here, inside the call,
+ * because this function is serialized into the provider and must load the module in the provider process.
+ */
+export async function inTransaction<T>(connection: DbConnection | undefined, fn: (client: Client) => Promise<T>): Promise<T> {
+  if (!connection) {
+    throw new Error(
+      "The reminder-cron provider was not configured with a database connection: the engine calls configure() with the stack config first; " +
+        "outside the engine, call configure({ config }) before any other method.",
+    );
+  }
+  const pg = await import("pg");
+  const client = new pg.Client({
+    host: connection.host,
+    port: connection.port,
+    database: connection.database,
+    user: connection.user,
+    password: connection.password,
+    // verify-ca and verify-full check the server's certificate against Node's CAs (add Supabase's root
+    // certificate with NODE_EXTRA_CA_CERTS); require encrypts without checking, as libpq's sslmode=require.
+    ssl: connection.sslMode === "disable" ? false : { rejectUnauthorized: connection.sslMode !== "require" },
+    application_name: "reminder-cron-pulumi",
+    connectionTimeoutMillis: 15000,
+  });
+  await client.connect();
+  try {
+    await client.query("begin");
+    const result = await fn(client);
+    await client.query("commit");
+    return result;
+  } catch (error) {
+    await client.query("rollback").catch(() => undefined);
+    throw error;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Runs `fn` as `role` until the transaction ends or `fn` returns (pg_cron ties a job to the role that schedules it). */
+export async function actingAs<T>(client: Client, role: string, fn: () => Promise<T>): Promise<T> {
+  // set_config('role', …) is SET LOCAL ROLE with the name as a parameter: no identifier quoting by hand.
+  // No reset on failure: the transaction is rolled back, and the role with it.
+  await client.query("select set_config('role', $1, true)", [role]);
+  const result = await fn();
+  await client.query("select set_config('role', 'none', true)");
+  return result;
+}
+
+/** The engine's placeholder for a value not known until an earlier resource is created (preview). */
+export const unknownValue = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Safe SQL identifiers for role and object names we pass around: lower case, no quoting needed. */
+export const identifierPattern = /^[a-z_][a-z0-9_]{0,62}$/;
