@@ -1,0 +1,276 @@
+/**
+ * The stack's configuration, typed and validated before any resource is registered: a bad value stops the
+ * program with every problem at once, each naming the key (or environment variable), the value and the
+ * fix, and nothing changes. Secrets are never quoted.
+ *
+ * Precedence for the two values the task card names as environment variables:
+ *   REMINDER_CRON_EXPRESSION  >  reminder-cron:cronExpression  >  '0 6 * * *'
+ *   REMINDER_FUNCTION_URL     >  reminder-cron:functionUrl     (required)
+ * An environment variable set to the empty string counts as unset (CI often expands a missing variable so).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { CronExpressionParser } from "cron-parser";
+import cronstrue from "cronstrue";
+import { defaultCronExpression, defaultJobName } from "./sql/names";
+import { jobNamePattern } from "./providers/cron-job";
+import { dbConfigKeys, dbDefaults, defaultSslMode, isLocalHost, projectName, SslMode, sslModes } from "./providers/db";
+import { normalizeSchedule, ParsedSchedule, parseSchedule } from "./providers/pg-cron-schedule";
+
+export const configKeys = {
+  cronExpression: "cronExpression",
+  functionUrl: "functionUrl",
+  jobName: "jobName",
+  jobActive: "jobActive",
+  pgCronVersion: "pgCronVersion",
+  manageExtensions: "manageExtensions",
+  serviceRoleKey: "serviceRoleKey",
+  ...dbConfigKeys,
+} as const;
+
+export const envOverrides = {
+  cronExpression: "REMINDER_CRON_EXPRESSION",
+  functionUrl: "REMINDER_FUNCTION_URL",
+} as const;
+
+/** The pg_cron version assumed when the stack does not declare one: 1.4 accepts only what every version accepts. */
+export const defaultPgCronVersion = "1.4";
+
+export const exampleFunctionUrl = "https://<project-ref>.supabase.co/functions/v1/reminder-scheduler";
+
+/** Where a value came from, as outputs and error messages name it. */
+export type Source = string;
+
+export interface Settings {
+  /** As pg_cron will store it: trimmed, one space between fields. */
+  cronExpression: string;
+  cronExpressionSource: Source;
+  schedule: ParsedSchedule;
+  functionUrl: string;
+  functionUrlSource: Source;
+  jobName: string;
+  jobActive: boolean;
+  pgCronVersion: string;
+  manageExtensions: boolean;
+  db: {
+    host: string;
+    port: number;
+    database: string;
+    /** The login name; on Supabase's pooler it is `<role>.<project-ref>`. */
+    user: string;
+    /** The role the session runs as: the login name without a pooler's `.<project-ref>`. */
+    role: string;
+    sslMode: SslMode;
+  };
+}
+
+export interface StackConfig extends Settings {
+  dbPassword?: pulumi.Output<string>;
+  serviceRoleKey: pulumi.Output<string>;
+}
+
+/** The plain (non-secret) values as the stack config holds them, and whether each secret is set. */
+export interface RawConfig {
+  values: Partial<Record<Exclude<keyof typeof configKeys, "password" | "serviceRoleKey">, string>>;
+  secretsSet: { password: boolean; serviceRoleKey: boolean };
+}
+
+const full = (key: string) => `${projectName}:${key}`;
+const blank = (value: string | undefined): value is undefined => value === undefined || value.trim() === "";
+const isPlaceholder = (value: string) => /<[^>]*>/.test(value);
+
+/**
+ * Pure validation: raw config, environment and stack name in; settings out, or one Error listing every
+ * problem. Used by loadStackConfig and directly by the tests.
+ */
+export function parseSettings(raw: RawConfig, env: Record<string, string | undefined>, stack: string): Settings {
+  const problems: string[] = [];
+  const setCommand = (key: string, example: string, secret = false) =>
+    `pulumi config set ${secret ? "--secret " : ""}${full(key)} ${example} --stack ${stack}`;
+
+  /** A value from the environment (when set and not empty) or the stack config, and how to name it. */
+  const pick = (key: keyof typeof envOverrides) => {
+    const fromEnv = env[envOverrides[key]];
+    if (!blank(fromEnv)) {
+      return {
+        value: fromEnv,
+        source: envOverrides[key],
+        label: `${envOverrides[key]} = '${fromEnv}' (environment; overrides ${full(configKeys[key])})`,
+        fix: (example: string) => `export ${envOverrides[key]}='${example}', or unset it to use ${full(configKeys[key])}`,
+      };
+    }
+    const fromConfig = raw.values[key];
+    return {
+      value: blank(fromConfig) ? undefined : fromConfig,
+      source: full(configKeys[key]),
+      label: `${full(configKeys[key])} = '${fromConfig}'`,
+      fix: (example: string) => setCommand(configKeys[key], `'${example}'`),
+    };
+  };
+  const plain = (key: keyof RawConfig["values"]) => (blank(raw.values[key]) ? undefined : raw.values[key]!.trim());
+  const label = (key: keyof RawConfig["values"]) => `${full(configKeys[key])} = '${raw.values[key]}'`;
+
+  function booleanOf(key: "jobActive" | "manageExtensions", fallback: boolean): boolean {
+    const value = plain(key);
+    if (value === undefined) return fallback;
+    if (value === "true" || value === "false") return value === "true";
+    problems.push(`${label(key)} is not true or false. Fix: ${setCommand(configKeys[key], String(fallback))}`);
+    return fallback;
+  }
+
+  // pg_cron version first: what the schedule may use depends on it.
+  let pgCronVersion = plain("pgCronVersion") ?? defaultPgCronVersion;
+  if (!/^1\.\d+(\.\d+)?$/.test(pgCronVersion)) {
+    problems.push(
+      `${label("pgCronVersion")} is not a pg_cron version such as 1.6. Fix: read it with select extversion from pg_extension where extname = 'pg_cron'; then ${setCommand(configKeys.pgCronVersion, "1.6")}`,
+    );
+    pgCronVersion = defaultPgCronVersion;
+  }
+
+  const cron = pick("cronExpression");
+  const cronExpression = normalizeSchedule(cron.value ?? defaultCronExpression);
+  let schedule: ParsedSchedule = { kind: "cron", expression: defaultCronExpression };
+  const parsed = checkSchedule(cronExpression, pgCronVersion);
+  if ("problem" in parsed) problems.push(`${cron.label} is not a schedule pg_cron ${pgCronVersion} (${full(configKeys.pgCronVersion)}) accepts: ${parsed.problem}. Fix: ${cron.fix(defaultCronExpression)}`);
+  else schedule = parsed.parsed;
+
+  const url = pick("functionUrl");
+  const functionUrl = url.value?.trim() ?? "";
+  const urlProblem = functionUrlProblem(functionUrl);
+  if (url.value === undefined) {
+    problems.push(`${full(configKeys.functionUrl)} is not set (nor ${envOverrides.functionUrl}): the job has nothing to call. Fix: ${setCommand(configKeys.functionUrl, exampleFunctionUrl)}`);
+  } else if (urlProblem) {
+    problems.push(`${url.label} ${urlProblem}. Fix: ${url.fix(exampleFunctionUrl)}`);
+  }
+
+  const jobName = plain("jobName") ?? defaultJobName;
+  if (!jobNamePattern.test(jobName)) {
+    problems.push(`${label("jobName")} is not a safe job name: use lower-case letters, digits, '-' and '_', at most 63 characters. Fix: ${setCommand(configKeys.jobName, defaultJobName)}`);
+  } else if (jobName !== defaultJobName) {
+    // The committed migration registers defaultJobName on every apply; a second name would be a second
+    // job, and every reminder run would be dispatched twice.
+    problems.push(
+      `${label("jobName")} differs from '${defaultJobName}', the job the migration registers on every apply, so both would run and dispatch every reminder run twice. ` +
+        `Fix: pulumi config rm ${full(configKeys.jobName)} --stack ${stack}, or rename defaultJobName in infra/sql/names.ts and run npm run migration:generate.`,
+    );
+  }
+
+  const jobActive = booleanOf("jobActive", true);
+  const manageExtensions = booleanOf("manageExtensions", false);
+
+  const host = plain("host");
+  if (host === undefined) {
+    problems.push(`${full(configKeys.host)} is not set. Fix: ${setCommand(configKeys.host, "db.<project-ref>.supabase.co")}`);
+  } else if (isPlaceholder(host) || !/^[A-Za-z0-9.-]+$|^\[[0-9a-fA-F:]+\]$/.test(host)) {
+    problems.push(`${label("host")} is ${isPlaceholder(host) ? "still the placeholder of the committed stack file" : "not a host name"}. Fix: ${setCommand(configKeys.host, "db.<project-ref>.supabase.co")}`);
+  }
+  const local = host !== undefined && isLocalHost(host);
+
+  const portText = plain("port") ?? String(dbDefaults.port);
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) {
+    problems.push(`${label("port")} is not a port from 1 to 65535. Fix: ${setCommand(configKeys.port, String(dbDefaults.port))}`);
+  }
+
+  const database = plain("database") ?? dbDefaults.database;
+  if (!/^[A-Za-z_][A-Za-z0-9_-]{0,62}$/.test(database)) {
+    problems.push(`${label("database")} is not a database name. Fix: ${setCommand(configKeys.database, dbDefaults.database)}`);
+  }
+
+  const user = plain("user") ?? dbDefaults.user;
+  // Supabase's pooler (Supavisor) logs in `<role>.<project-ref>`; the session's role is the part before the dot.
+  if (!/^[a-z_][a-z0-9_]{0,62}(\.[a-z0-9]+)?$/.test(user)) {
+    problems.push(`${label("user")} is not a role name (or <role>.<project-ref> for Supabase's pooler). Fix: ${setCommand(configKeys.user, dbDefaults.user)}`);
+  }
+
+  const sslMode = (plain("sslMode") ?? defaultSslMode(host ?? "")) as SslMode;
+  if (!sslModes.includes(sslMode)) {
+    problems.push(`${label("sslMode")} is not one of ${sslModes.join(", ")}. Fix: ${setCommand(configKeys.sslMode, "require")}`);
+  } else if (sslMode === "disable" && host !== undefined && !local) {
+    problems.push(`${label("sslMode")} would send the database password in clear to ${host}; only a local host may go without TLS. Fix: ${setCommand(configKeys.sslMode, "require")}`);
+  }
+
+  if (!raw.secretsSet.password && host !== undefined && !local) {
+    problems.push(`${full(configKeys.password)} is not set, and ${host} needs a password. Fix: ${setCommand(configKeys.password, "<the database password>", true)}`);
+  }
+  if (!raw.secretsSet.serviceRoleKey) {
+    problems.push(
+      `${full(configKeys.serviceRoleKey)} is not set: the job must send it to the function as its Authorization header. Fix: ${setCommand(configKeys.serviceRoleKey, "<the service-role key>", true)}`,
+    );
+  }
+
+  if (problems.length > 0) {
+    throw new Error(`Invalid configuration for stack ${stack}; nothing was changed:\n${problems.map((problem) => `- ${problem}`).join("\n")}`);
+  }
+  return {
+    cronExpression,
+    cronExpressionSource: cron.value === undefined ? "default" : cron.source,
+    schedule,
+    functionUrl,
+    functionUrlSource: url.source,
+    jobName,
+    jobActive,
+    pgCronVersion,
+    manageExtensions,
+    db: { host: host!, port, database, user, role: user.split(".")[0], sslMode },
+  };
+}
+
+/**
+ * A schedule both pg_cron `pgCronVersion` (its own rules, providers/pg-cron-schedule.ts) and cron-parser
+ * accept; cron-parser's reading is what the next-run and in-words outputs are computed from.
+ */
+export function checkSchedule(schedule: string, pgCronVersion: string): { parsed: ParsedSchedule } | { problem: string } {
+  const result = parseSchedule(schedule, pgCronVersion);
+  if ("problem" in result || result.parsed.kind === "interval") return result;
+  try {
+    CronExpressionParser.parse(result.parsed.expression, { tz: "UTC" });
+    return result;
+  } catch (error) {
+    return { problem: `cron-parser refuses it: ${(error as Error).message}` };
+  }
+}
+
+/** The next time pg_cron runs the schedule after `from`, in UTC (ISO 8601); pg_cron's clock is UTC here. */
+export function nextRunUtc(parsed: ParsedSchedule, from: Date): string {
+  if (parsed.kind === "interval") return new Date(from.getTime() + parsed.seconds * 1000).toISOString();
+  return CronExpressionParser.parse(parsed.expression, { tz: "UTC", currentDate: from }).next().toISOString()!;
+}
+
+/** The schedule in words, e.g. "At 06:00, every day (UTC)". */
+export function scheduleInWords(parsed: ParsedSchedule): string {
+  if (parsed.kind === "interval") return `Every ${parsed.seconds} second${parsed.seconds === 1 ? "" : "s"}`;
+  return `${cronstrue.toString(parsed.expression, { use24HourTimeFormat: true, verbose: true })} (UTC)`;
+}
+
+/** Why `url` cannot be the function URL, or undefined. It lands in outputs and Vault, so it must hold no credential. */
+export function functionUrlProblem(url: string): string | undefined {
+  if (isPlaceholder(url)) return "is still the placeholder of the committed stack file";
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return "is not a URL";
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") return `uses ${parsed.protocol.replace(/:$/, "")}; pg_net calls https (or http on a local stack)`;
+  if (parsed.protocol === "http:" && !isLocalHost(parsed.hostname)) return "must use https: only a local host (localhost, 127.0.0.1, host.docker.internal) may use http";
+  if (parsed.username || parsed.password) return "holds a user name or password; the URL lands in stack outputs and Vault in plain text, so put the credential in reminder-cron:serviceRoleKey";
+  const credentialParameters = [...parsed.searchParams.keys()].filter((name) => /key|token|secret|password|auth/i.test(name));
+  if (credentialParameters.length > 0) {
+    return `carries a credential in its query (${credentialParameters.join(", ")}); the URL lands in stack outputs in plain text, so put the credential in reminder-cron:serviceRoleKey`;
+  }
+  return undefined;
+}
+
+/** Reads and validates the current stack's config (and the environment overrides). Throws before any resource exists. */
+export function loadStackConfig(env: Record<string, string | undefined> = process.env): StackConfig {
+  const config = new pulumi.Config(projectName);
+  const values: RawConfig["values"] = {};
+  for (const key of Object.keys(configKeys) as (keyof typeof configKeys)[]) {
+    if (key === "password" || key === "serviceRoleKey") continue;
+    values[key] = config.get(configKeys[key]);
+  }
+  const dbPassword = config.getSecret(configKeys.password);
+  const serviceRoleKey = config.getSecret(configKeys.serviceRoleKey);
+  const settings = parseSettings({ values, secretsSet: { password: dbPassword !== undefined, serviceRoleKey: serviceRoleKey !== undefined } }, env, pulumi.getStack());
+  return { ...settings, dbPassword, serviceRoleKey: serviceRoleKey! };
+}

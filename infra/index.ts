@@ -1,0 +1,37 @@
+/**
+ * The Pulumi program of reminder-cron (Pulumi.yaml: main infra/). One ReminderCron per stack; the stack
+ * outputs are what on-call reads with `pulumi stack output` (docs/pulumi.md explains each). None is secret.
+ */
+import { checkSchedule, loadStackConfig, nextRunUtc as nextRunAfter, scheduleInWords as inWords } from "./config";
+import { ReminderCron } from "./reminder-cron";
+import { normalizeSchedule, ParsedSchedule } from "./providers/pg-cron-schedule";
+import { runbook as runbookFor } from "./sql/runbook";
+
+// Validated before any resource is registered: a bad value stops here, naming the key and the fix.
+const config = loadStackConfig();
+const trigger = new ReminderCron("reminder-cron", config);
+
+/** cron.job.jobid of the daily job. */
+export const jobId = trigger.jobId;
+export const jobName = trigger.jobName;
+/** The schedule as pg_cron holds it (UTC). */
+export const schedule = trigger.schedule;
+/** e.g. "At 06:00, every day (UTC)", read from the job's schedule. */
+export const scheduleInWords = trigger.schedule.apply((held) => describe(held, (parsed) => inWords(parsed)));
+/** The next run after this deployment, UTC, ISO 8601. */
+export const nextRunUtc = trigger.schedule.apply((held) => describe(held, (parsed) => nextRunAfter(parsed, new Date())));
+/** Where the schedule and the URL came from: an environment variable, the stack config, or the default. */
+export const configSources = { cronExpression: config.cronExpressionSource, functionUrl: config.functionUrlSource };
+export const functionUrl = trigger.functionUrl;
+export const logTable = trigger.logTable;
+export const reconcileJobId = trigger.reconcileJobId;
+/** The names of the Vault secrets the job reads; their values stay in Vault and in encrypted state. */
+export const vaultSecretNames = trigger.vaultSecretNames;
+/** Exact SQL for on-call: see the job, pause, resume, reschedule, run now, read the log, remove, restore. */
+export const runbook = runbookFor(config.jobName);
+
+/** Parses what pg_cron holds, as leniently as the newest pg_cron, for the outputs that describe it. */
+function describe(held: string, fn: (parsed: ParsedSchedule) => string): string {
+  const result = checkSchedule(normalizeSchedule(held), "1.6");
+  return "parsed" in result ? fn(result.parsed) : `(pg_cron holds '${held}', which cannot be described: ${result.problem})`;
+}

@@ -1,0 +1,221 @@
+/**
+ * The ReminderCron component: everything the daily reminder trigger needs in one Supabase database.
+ *
+ * Pulumi models the role, its membership, the privilege matrix, the Vault secrets and both pg_cron jobs;
+ * the schema objects (log table, dispatch and reconcile functions) come from the same generated migration
+ * that is committed under supabase/migrations/ for restart durability, applied with psql again whenever
+ * its content changes. Creation order: role, Vault secrets, migration, grants, jobs; destroy runs backwards.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as command from "@pulumi/command";
+import * as postgresql from "@pulumi/postgresql";
+import * as pulumi from "@pulumi/pulumi";
+import { migrationsDir } from "../stack/paths";
+import type { StackConfig } from "./config";
+import { CronJob } from "./providers/cron-job";
+import { VaultSecret } from "./providers/vault-secret";
+import { migrationFileName, migrations, renderMigrationFile } from "./sql/migrations";
+import { cronRunnerRole, dispatchCommand, logTable, qualified, reconcileCommand, reconcileJobName, vaultSecrets } from "./sql/names";
+import { Grant, grants } from "./sql/privileges";
+
+/** What the migration schedules the reconcile job at: every minute, since it settles pg_net's answers. */
+export const reconcileSchedule = "* * * * *";
+
+/** Extensions `postgres` may create on Supabase, with the schemas Supabase's documentation puts them in. */
+export const managedExtensions = [
+  { name: "pg_cron", schema: "pg_catalog" },
+  { name: "pg_net", schema: "extensions" },
+] as const;
+
+export type ReminderCronArgs = StackConfig;
+
+/**
+ * @example
+ * const config = loadStackConfig();              // validated; throws before anything is registered
+ * const trigger = new ReminderCron("reminder-cron", config);
+ * export const jobId = trigger.jobId;
+ */
+export class ReminderCron extends pulumi.ComponentResource {
+  /** cron.job.jobid of the daily job. */
+  public readonly jobId: pulumi.Output<number>;
+  public readonly jobName: pulumi.Output<string>;
+  /** The schedule as pg_cron holds it. */
+  public readonly schedule: pulumi.Output<string>;
+  public readonly reconcileJobId: pulumi.Output<number>;
+  public readonly functionUrl: string;
+  public readonly logTable: string;
+  public readonly vaultSecretNames: typeof vaultSecrets;
+  /** The children, for tests and for programs that build on them. */
+  public readonly dispatchJob: CronJob;
+  public readonly reconcileJob: CronJob;
+  public readonly secrets: Record<keyof typeof vaultSecrets, VaultSecret>;
+
+  constructor(name: string, args: ReminderCronArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("reminder-cron:index:ReminderCron", name, {}, opts);
+    const parent = this;
+    const db = args.db;
+
+    const provider = createDatabaseProvider();
+    const extensions = createExtensions();
+    const role = createRole();
+    const membership = grantRoleToSessionUser();
+    const secrets = createVaultSecrets();
+    const applied = applyMigrations();
+    const privileges = createGrants();
+    const [dispatchJob, reconcileJob] = createJobs();
+
+    this.dispatchJob = dispatchJob;
+    this.reconcileJob = reconcileJob;
+    this.secrets = secrets;
+    this.jobId = dispatchJob.jobId;
+    this.jobName = dispatchJob.jobName;
+    this.schedule = dispatchJob.schedule;
+    this.reconcileJobId = reconcileJob.jobId;
+    this.functionUrl = args.functionUrl;
+    this.logTable = qualified(logTable);
+    this.vaultSecretNames = vaultSecrets;
+    this.registerOutputs({
+      jobId: this.jobId,
+      jobName: this.jobName,
+      schedule: this.schedule,
+      reconcileJobId: this.reconcileJobId,
+      functionUrl: this.functionUrl,
+      logTable: this.logTable,
+      vaultSecretNames: this.vaultSecretNames,
+    });
+
+    // As on Supabase, `postgres` is not a superuser: the provider must not try what only a superuser may.
+    function createDatabaseProvider() {
+      return new postgresql.Provider(
+        `${name}-postgres`,
+        {
+          host: db.host,
+          port: db.port,
+          database: db.database,
+          username: db.user,
+          password: args.dbPassword,
+          sslmode: db.sslMode,
+          superuser: false,
+        },
+        { parent },
+      );
+    }
+
+    // Kept on destroy: dropping pg_cron would drop every job in the database, not only ours.
+    function createExtensions() {
+      if (!args.manageExtensions) return [];
+      return managedExtensions.map(
+        (extension) =>
+          new postgresql.Extension(
+            `${name}-${extension.name.replace(/_/g, "-")}`,
+            { name: extension.name, schema: extension.schema, database: db.database },
+            { parent, provider, retainOnDelete: true },
+          ),
+      );
+    }
+
+    // LOGIN because pg_cron starts jobs as a login role; no password, so nobody signs in as it.
+    function createRole() {
+      return new postgresql.Role(`${name}-${cronRunnerRole.replace(/_/g, "-")}`, { name: cronRunnerRole, login: true, inherit: false }, { parent, provider });
+    }
+
+    // The session role acts as cron_runner to schedule, alter and remove its jobs, as pg_cron requires.
+    function grantRoleToSessionUser() {
+      return new postgresql.GrantRole(`${name}-${cronRunnerRole.replace(/_/g, "-")}-member`, { role: db.role, grantRole: role.name }, { parent, provider });
+    }
+
+    function createVaultSecrets(): Record<keyof typeof vaultSecrets, VaultSecret> {
+      const secret = (key: keyof typeof vaultSecrets, value: pulumi.Input<string>, description: string) =>
+        new VaultSecret(`${name}-vault-${vaultSecrets[key].replace(/_/g, "-")}`, { name: vaultSecrets[key], value, description }, { parent });
+      return {
+        functionUrl: secret("functionUrl", args.functionUrl, "The ReminderSchedulerService URL the reminder job calls (managed by Pulumi)."),
+        serviceRoleKey: secret("serviceRoleKey", pulumi.secret(args.serviceRoleKey), "Sent as Authorization: Bearer by the reminder job (managed by Pulumi)."),
+        cronExpression: secret("cronExpression", args.cronExpression, "The reminder job's schedule, UTC; the migration reads it (managed by Pulumi)."),
+      };
+    }
+
+    // One psql run per migration, in order, again whenever a file's content changes. The SQL goes in on
+    // stdin so no machine-specific path lands in state; the password only in the (secret) environment.
+    function applyMigrations(): command.local.Command[] {
+      const environment: Record<string, pulumi.Input<string>> = {
+        PGHOST: db.host,
+        PGPORT: String(db.port),
+        PGDATABASE: db.database,
+        PGUSER: db.user,
+        PGSSLMODE: db.sslMode,
+        PGAPPNAME: "reminder-cron-pulumi",
+        PGCONNECT_TIMEOUT: "15",
+      };
+      if (args.dbPassword) environment.PGPASSWORD = pulumi.secret(args.dbPassword);
+      const applied: command.local.Command[] = [];
+      for (const migration of migrations) {
+        const sql = committedMigration(migration);
+        applied.push(
+          new command.local.Command(
+            `${name}-migration-${migration.version}`,
+            {
+              create: "psql --no-psqlrc --set ON_ERROR_STOP=1 --single-transaction --quiet --file -",
+              stdin: sql,
+              environment,
+              triggers: [createHash("sha256").update(sql).digest("hex")],
+            },
+            // Vault first: the migration schedules the job at the reminder_cron_expression it finds there.
+            { parent, dependsOn: [role, membership, ...extensions, ...Object.values(secrets), ...applied] },
+          ),
+        );
+      }
+      return applied;
+    }
+
+    // One Grant per entry of the privilege matrix the migration renders, so the two cannot drift.
+    function createGrants(): postgresql.Grant[] {
+      return grants.map((grant) => new postgresql.Grant(grantResourceName(name, grant), grantArgs(grant, db.database), { parent, provider, dependsOn: [role, ...applied] }));
+    }
+
+    function createJobs(): [CronJob, CronJob] {
+      const dependsOn = [membership, ...applied, ...privileges];
+      const dispatch = new CronJob(
+        `${name}-job`,
+        { jobName: args.jobName, schedule: args.cronExpression, command: dispatchCommand(args.jobName), username: cronRunnerRole, active: args.jobActive },
+        { parent, dependsOn },
+      );
+      const reconcile = new CronJob(
+        `${name}-reconcile-job`,
+        { jobName: reconcileJobName, schedule: reconcileSchedule, command: reconcileCommand, username: cronRunnerRole, active: true },
+        { parent, dependsOn },
+      );
+      return [dispatch, reconcile];
+    }
+  }
+}
+
+/** The committed migration file, refused when it differs from what infra/sql renders now. */
+export function committedMigration(migration: (typeof migrations)[number]): string {
+  const file = migrationFileName(migration);
+  const sql = readFileSync(join(migrationsDir, file), "utf8");
+  if (sql !== renderMigrationFile(migration)) {
+    throw new Error(`supabase/migrations/${file} differs from what infra/sql renders. Fix: npm run migration:generate, review and commit the file, then run pulumi again.`);
+  }
+  return sql;
+}
+
+/** A stable, readable resource name per privilege-matrix entry. */
+export function grantResourceName(component: string, grant: Grant): string {
+  const object = grant.kind === "table" ? grant.table : grant.kind === "function" ? grant.function : "schema";
+  return `${component}-grant-${grant.role}-${grant.schema}-${object}`.replace(/_/g, "-");
+}
+
+/** The postgresql.Grant arguments of one privilege-matrix entry. */
+export function grantArgs(grant: Grant, database: string): postgresql.GrantArgs {
+  switch (grant.kind) {
+    case "table":
+      return { database, role: grant.role, schema: grant.schema, objectType: "table", objects: [grant.table], privileges: grant.privileges };
+    case "function":
+      // The provider takes a function with its argument types as `name(types)` (terraform-provider-postgresql 1.20+).
+      return { database, role: grant.role, schema: grant.schema, objectType: "function", objects: [`${grant.function}(${grant.signature})`], privileges: ["EXECUTE"] };
+    case "schema":
+      return { database, role: grant.role, schema: grant.schema, objectType: "schema", privileges: grant.privileges };
+  }
+}

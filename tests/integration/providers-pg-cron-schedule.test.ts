@@ -1,0 +1,78 @@
+/**
+ * Our reading of pg_cron's schedule syntax against the real thing: every expression goes through the local
+ * stack's cron.schedule (in a transaction that is rolled back) and through parseSchedule for the same
+ * pg_cron version. They must agree, except where we refuse on purpose what pg_cron would silently take.
+ */
+import { parseSchedule } from "../../infra/providers/pg-cron-schedule";
+import { withClient } from "../support/db";
+import { probeJobPrefix } from "../support/pulumi-providers";
+
+let version = "";
+beforeAll(async () => {
+  version = await withClient(async (client) => (await client.query("select extversion from pg_extension where extname = 'pg_cron'")).rows[0].extversion);
+});
+
+/** Whether this database's pg_cron takes the schedule, asked as cron_runner and rolled back. */
+async function pgCronAccepts(schedule: string): Promise<boolean> {
+  return withClient(async (client) => {
+    await client.query("begin");
+    try {
+      await client.query("set local role cron_runner");
+      await client.query("select cron.schedule($1, $2, 'select 1')", [`${probeJobPrefix}syntax`, schedule]);
+      return true;
+    } catch (error) {
+      expect((error as { code?: string }).code).toBe("22023"); // invalid_parameter_value: "invalid schedule: …"
+      return false;
+    } finally {
+      await client.query("rollback");
+    }
+  });
+}
+
+const sameVerdict = [
+  "0 6 * * *",
+  "*/15 * * * *",
+  "5-50/5 2,14 * * *",
+  "0 6 * * MON-FRI",
+  "0 6 1 jan-mar sun",
+  "0 0 * * 7",
+  "0 12 1,15 * *",
+  "@daily",
+  "@midnight",
+  "@yearly",
+  "1/20 * * * *",
+  "60 * * * *",
+  "0 24 * * *",
+  "0 6 0 * *",
+  "0 6 * 13 *",
+  "0 6 * * 8",
+  "0 6 * * funday",
+  "0 0 L * *",
+  "0 0 ? * *",
+  "*/0 * * * *",
+  "0 6 * *",
+  "30 seconds",
+  "0 0 $ * *",
+  "@weekdays",
+  "every morning",
+  "",
+];
+
+/** pg_cron takes these; we refuse them, each for the reason parseSchedule gives. */
+const strictOnPurpose = [
+  "0 0 6 * * *", // a sixth field is ignored: 06:00 in cron-parser's reading becomes 00:00 on the 6th
+  "0 6 * * * extra",
+  "@daily at six",
+  "5-2 * * * *", // a range that ends before it starts: accepted, and never runs
+  "@reboot", // runs at scheduler start, not on a clock
+];
+
+test.each(sameVerdict)("pg_cron and parseSchedule agree on '%s'", async (schedule) => {
+  const ours = "parsed" in parseSchedule(schedule, version);
+  expect(ours).toBe(await pgCronAccepts(schedule));
+});
+
+test.each(strictOnPurpose)("pg_cron takes '%s' and parseSchedule refuses it", async (schedule) => {
+  expect(await pgCronAccepts(schedule)).toBe(true);
+  expect(parseSchedule(schedule, version)).toHaveProperty("problem");
+});

@@ -1,0 +1,241 @@
+/**
+ * The stack configuration: defaults, the environment's precedence, and one clear refusal per bad value
+ * (naming the key or variable, the value and the fix), all problems at once, before anything changes.
+ */
+import { checkSchedule, functionUrlProblem, nextRunUtc, parseSettings, RawConfig, scheduleInWords } from "../../infra/config";
+
+const url = "https://abcdefghijklmnopqrst.supabase.co/functions/v1/reminder-scheduler";
+
+function raw(values: RawConfig["values"] = {}, secretsSet: Partial<RawConfig["secretsSet"]> = {}): RawConfig {
+  return {
+    values: { functionUrl: url, host: "db.abcdefghijklmnopqrst.supabase.co", ...values },
+    secretsSet: { password: true, serviceRoleKey: true, ...secretsSet },
+  };
+}
+
+/** The single problem line parseSettings reports, without the header. */
+function problemOf(config: RawConfig, env: Record<string, string | undefined> = {}): string {
+  try {
+    parseSettings(config, env, "staging");
+  } catch (error) {
+    const lines = (error as Error).message.split("\n");
+    expect(lines[0]).toBe("Invalid configuration for stack staging; nothing was changed:");
+    expect(lines).toHaveLength(2);
+    return lines[1];
+  }
+  throw new Error("parseSettings accepted the configuration");
+}
+
+describe("defaults", () => {
+  test("a minimal remote stack runs daily at 06:00 UTC as daily-reminder-eval over TLS as postgres", () => {
+    expect(parseSettings(raw(), {}, "staging")).toEqual({
+      cronExpression: "0 6 * * *",
+      cronExpressionSource: "default",
+      schedule: { kind: "cron", expression: "0 6 * * *" },
+      functionUrl: url,
+      functionUrlSource: "reminder-cron:functionUrl",
+      jobName: "daily-reminder-eval",
+      jobActive: true,
+      pgCronVersion: "1.4",
+      manageExtensions: false,
+      db: { host: "db.abcdefghijklmnopqrst.supabase.co", port: 5432, database: "postgres", user: "postgres", role: "postgres", sslMode: "require" },
+    });
+  });
+
+  test("a local database needs neither TLS nor a password, and may be called over http", () => {
+    const settings = parseSettings(raw({ host: "127.0.0.1", functionUrl: "http://127.0.0.1:54321/functions/v1/reminder-scheduler" }, { password: false }), {}, "dev");
+    expect(settings.db.sslMode).toBe("disable");
+    expect(settings.functionUrl).toBe("http://127.0.0.1:54321/functions/v1/reminder-scheduler");
+  });
+
+  test("the pooler's login name <role>.<project-ref> runs the session as <role>", () => {
+    expect(parseSettings(raw({ user: "postgres.abcdefghijklmnopqrst" }), {}, "staging").db).toMatchObject({ user: "postgres.abcdefghijklmnopqrst", role: "postgres" });
+  });
+
+  test("the schedule is stored as pg_cron will hold it: trimmed, one space between fields", () => {
+    expect(parseSettings(raw({ cronExpression: "  30  5 * *   1-5 " }), {}, "staging").cronExpression).toBe("30 5 * * 1-5");
+  });
+});
+
+describe("environment overrides", () => {
+  test.each([
+    ["REMINDER_CRON_EXPRESSION beats the stack config", { cronExpression: "0 7 * * *" }, { REMINDER_CRON_EXPRESSION: "15 8 * * *" }, "15 8 * * *", "REMINDER_CRON_EXPRESSION"],
+    ["the stack config beats the default", { cronExpression: "0 7 * * *" }, {}, "0 7 * * *", "reminder-cron:cronExpression"],
+    ["an empty REMINDER_CRON_EXPRESSION counts as unset", { cronExpression: "0 7 * * *" }, { REMINDER_CRON_EXPRESSION: "" }, "0 7 * * *", "reminder-cron:cronExpression"],
+    ["the default applies when neither is set", {}, {}, "0 6 * * *", "default"],
+  ])("%s", (_what, values, env, expression, source) => {
+    const settings = parseSettings(raw(values), env, "staging");
+    expect([settings.cronExpression, settings.cronExpressionSource]).toEqual([expression, source]);
+  });
+
+  test("REMINDER_FUNCTION_URL beats reminder-cron:functionUrl", () => {
+    const settings = parseSettings(raw(), { REMINDER_FUNCTION_URL: "https://other.supabase.co/functions/v1/reminder-scheduler" }, "staging");
+    expect([settings.functionUrl, settings.functionUrlSource]).toEqual(["https://other.supabase.co/functions/v1/reminder-scheduler", "REMINDER_FUNCTION_URL"]);
+  });
+
+  test("a bad value from the environment is named as the variable, with the fix to change or unset it", () => {
+    expect(problemOf(raw(), { REMINDER_CRON_EXPRESSION: "0 6 * *" })).toBe(
+      "- REMINDER_CRON_EXPRESSION = '0 6 * *' (environment; overrides reminder-cron:cronExpression) is not a schedule pg_cron 1.4 (reminder-cron:pgCronVersion) accepts: " +
+        "it has 4 fields; pg_cron needs exactly 5 (minute hour day-of-month month day-of-week, UTC). Example: '0 6 * * *' (06:00 UTC daily). " +
+        "Fix: export REMINDER_CRON_EXPRESSION='0 6 * * *', or unset it to use reminder-cron:cronExpression",
+    );
+  });
+});
+
+describe("refusals name the key, the value and the fix", () => {
+  test.each([
+    [
+      "a six-field expression, whose first five fields pg_cron would misread",
+      raw({ cronExpression: "0 0 6 * * *" }),
+      "- reminder-cron:cronExpression = '0 0 6 * * *' is not a schedule pg_cron 1.4 (reminder-cron:pgCronVersion) accepts: it has 6 fields; pg_cron needs exactly 5 " +
+        "(minute hour day-of-month month day-of-week, UTC); pg_cron has no seconds field and would read the first five fields only, shifting their meaning. " +
+        "Example: '0 6 * * *' (06:00 UTC daily). Fix: pulumi config set reminder-cron:cronExpression '0 6 * * *' --stack staging",
+    ],
+    [
+      "seconds on a pg_cron older than 1.5",
+      raw({ cronExpression: "30 seconds" }),
+      "- reminder-cron:cronExpression = '30 seconds' is not a schedule pg_cron 1.4 (reminder-cron:pgCronVersion) accepts: 'N seconds' schedules need pg_cron 1.5 or later, not 1.4. " +
+        "Fix: pulumi config set reminder-cron:cronExpression '0 6 * * *' --stack staging",
+    ],
+    [
+      "a plain http URL to a remote host",
+      raw({ functionUrl: "http://abcdefghijklmnopqrst.supabase.co/functions/v1/reminder-scheduler" }),
+      "- reminder-cron:functionUrl = 'http://abcdefghijklmnopqrst.supabase.co/functions/v1/reminder-scheduler' must use https: only a local host (localhost, 127.0.0.1, host.docker.internal) may use http. " +
+        "Fix: pulumi config set reminder-cron:functionUrl 'https://<project-ref>.supabase.co/functions/v1/reminder-scheduler' --stack staging",
+    ],
+    [
+      "the committed file's placeholder",
+      raw({ functionUrl: "https://<staging-project-ref>.supabase.co/functions/v1/reminder-scheduler" }),
+      "- reminder-cron:functionUrl = 'https://<staging-project-ref>.supabase.co/functions/v1/reminder-scheduler' is still the placeholder of the committed stack file. " +
+        "Fix: pulumi config set reminder-cron:functionUrl 'https://<project-ref>.supabase.co/functions/v1/reminder-scheduler' --stack staging",
+    ],
+    [
+      "no function URL at all",
+      raw({ functionUrl: undefined }),
+      "- reminder-cron:functionUrl is not set (nor REMINDER_FUNCTION_URL): the job has nothing to call. " +
+        "Fix: pulumi config set reminder-cron:functionUrl https://<project-ref>.supabase.co/functions/v1/reminder-scheduler --stack staging",
+    ],
+    [
+      "a job name SQL would have to quote",
+      raw({ jobName: "Daily Reminder" }),
+      "- reminder-cron:jobName = 'Daily Reminder' is not a safe job name: use lower-case letters, digits, '-' and '_', at most 63 characters. " +
+        "Fix: pulumi config set reminder-cron:jobName daily-reminder-eval --stack staging",
+    ],
+    [
+      "a second job name beside the migration's",
+      raw({ jobName: "reminders-staging" }),
+      "- reminder-cron:jobName = 'reminders-staging' differs from 'daily-reminder-eval', the job the migration registers on every apply, so both would run and dispatch every reminder run twice. " +
+        "Fix: pulumi config rm reminder-cron:jobName --stack staging, or rename defaultJobName in infra/sql/names.ts and run npm run migration:generate.",
+    ],
+    ["a flag that is not a boolean", raw({ jobActive: "yes" }), "- reminder-cron:jobActive = 'yes' is not true or false. Fix: pulumi config set reminder-cron:jobActive true --stack staging"],
+    [
+      "an unreadable pg_cron version",
+      raw({ pgCronVersion: "latest" }),
+      "- reminder-cron:pgCronVersion = 'latest' is not a pg_cron version such as 1.6. Fix: read it with select extversion from pg_extension where extname = 'pg_cron'; then pulumi config set reminder-cron:pgCronVersion 1.6 --stack staging",
+    ],
+    ["a port out of range", raw({ port: "70000" }), "- reminder-cron:dbPort = '70000' is not a port from 1 to 65535. Fix: pulumi config set reminder-cron:dbPort 5432 --stack staging"],
+    [
+      "TLS switched off towards a remote host",
+      raw({ sslMode: "disable" }),
+      "- reminder-cron:dbSslMode = 'disable' would send the database password in clear to db.abcdefghijklmnopqrst.supabase.co; only a local host may go without TLS. Fix: pulumi config set reminder-cron:dbSslMode require --stack staging",
+    ],
+    [
+      "the database host placeholder",
+      raw({ host: "db.<staging-project-ref>.supabase.co" }),
+      "- reminder-cron:dbHost = 'db.<staging-project-ref>.supabase.co' is still the placeholder of the committed stack file. Fix: pulumi config set reminder-cron:dbHost db.<project-ref>.supabase.co --stack staging",
+    ],
+    [
+      "no database password for a remote host",
+      raw({}, { password: false }),
+      "- reminder-cron:dbPassword is not set, and db.abcdefghijklmnopqrst.supabase.co needs a password. Fix: pulumi config set --secret reminder-cron:dbPassword <the database password> --stack staging",
+    ],
+    [
+      "no service-role key",
+      raw({}, { serviceRoleKey: false }),
+      "- reminder-cron:serviceRoleKey is not set: the job must send it to the function as its Authorization header. Fix: pulumi config set --secret reminder-cron:serviceRoleKey <the service-role key> --stack staging",
+    ],
+  ])("refuses %s", (_what, config, expected) => {
+    expect(problemOf(config)).toBe(expected);
+  });
+
+  test("reports every problem at once", () => {
+    const bad = raw({ cronExpression: "@reboot", functionUrl: "ftp://x", port: "x" }, { serviceRoleKey: false });
+    expect(() => parseSettings(bad, {}, "prod")).toThrow();
+    const [header, ...problems] = (() => {
+      try {
+        parseSettings(bad, {}, "prod");
+        return [];
+      } catch (error) {
+        return (error as Error).message.split("\n");
+      }
+    })();
+    expect(header).toBe("Invalid configuration for stack prod; nothing was changed:");
+    expect(problems.map((line) => line.split(" ")[1])).toEqual([
+      "reminder-cron:cronExpression",
+      "reminder-cron:functionUrl",
+      "reminder-cron:dbPort",
+      "reminder-cron:serviceRoleKey",
+    ]);
+  });
+});
+
+describe("function URL", () => {
+  test.each([
+    ["https://abc.supabase.co/functions/v1/reminder-scheduler", undefined],
+    ["http://localhost:54321/functions/v1/reminder-scheduler", undefined],
+    ["http://host.docker.internal:54321/functions/v1/reminder-scheduler", undefined],
+    ["https://user:pw@abc.supabase.co/functions/v1/x", "holds a user name or password; the URL lands in stack outputs and Vault in plain text, so put the credential in reminder-cron:serviceRoleKey"],
+    ["https://abc.supabase.co/functions/v1/x?apikey=abc", "carries a credential in its query (apikey); the URL lands in stack outputs in plain text, so put the credential in reminder-cron:serviceRoleKey"],
+    ["not a url", "is not a URL"],
+  ])("%s", (candidate, problem) => {
+    expect(functionUrlProblem(candidate)).toBe(problem);
+  });
+});
+
+describe("schedules", () => {
+  test.each([
+    ["0 6 * * *", "1.4"],
+    ["*/15 * * * *", "1.4"],
+    ["5-50/5 2,14 * * *", "1.4"],
+    ["0 6 * * MON-FRI", "1.4"],
+    ["0 6 1 jan-mar sun", "1.4"],
+    ["0 0 * * 7", "1.4"],
+    ["@daily", "1.4"],
+    ["@midnight", "1.4"],
+    ["@hourly", "1.4"],
+    ["30 seconds", "1.5"],
+    ["1 second", "1.5"],
+    ["0 0 $ * *", "1.6"],
+  ])("accepts %s on pg_cron %s", (schedule, version) => {
+    expect(checkSchedule(schedule, version)).toHaveProperty("parsed");
+  });
+
+  test.each([
+    ["1/20 * * * *", "1.6", "minute '1/20' steps from a single value, which pg_cron refuses; write '1-59/20' or '*/20'"],
+    ["60 * * * *", "1.6", "minute 60 is outside 0-59"],
+    ["0 6 * * 8", "1.6", "day of week 8 is outside 0-7"],
+    ["0 6 * * fri-mon", "1.6", "day of week range 'fri-mon' starts after it ends, so the job would never run"],
+    ["0 0 L * *", "1.6", "day of month 'L' is not a number from 1 to 31"],
+    ["0 0 ? * *", "1.6", "day of month '?' is not '*', a number, a range 'a-b' or a step '*/n' or 'a-b/n'"],
+    ["*/0 * * * *", "1.6", "minute '*/0' has a step of 0"],
+    ["0 0 $ * *", "1.5", "'$' (last day of the month) needs pg_cron 1.6 or later, not 1.5"],
+    ["60 seconds", "1.6", "pg_cron runs 'N seconds' schedules for N from 1 to 59 only, not 60"],
+    ["@reboot", "1.6", "@reboot runs whenever pg_cron's scheduler starts, not on a clock; use a cron expression such as '0 6 * * *' (06:00 UTC daily)"],
+    ["@weekdays", "1.6", "pg_cron knows no '@weekdays'; it knows @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly"],
+    ["0 6 31 2 *", "1.6", "cron-parser refuses it: Invalid explicit day of month definition"],
+  ])("refuses %s on pg_cron %s: %s", (schedule, version, problem) => {
+    expect(checkSchedule(schedule, version)).toEqual({ problem });
+  });
+
+  test.each([
+    ["0 6 * * *", "2026-01-01T07:00:00.000Z", "2026-01-02T06:00:00.000Z", "At 06:00, every day (UTC)"],
+    ["0 0 $ * *", "2026-02-03T00:00:00.000Z", "2026-02-28T00:00:00.000Z", "At 00:00, on the last day of the month (UTC)"],
+    ["@weekly", "2026-01-01T00:00:00.000Z", "2026-01-04T00:00:00.000Z", "At 00:00, only on Sunday (UTC)"],
+    ["30 seconds", "2026-01-01T00:00:00.000Z", "2026-01-01T00:00:30.000Z", "Every 30 seconds"],
+  ])("%s after %s runs next at %s, described as %s", (schedule, from, next, words) => {
+    const result = checkSchedule(schedule, "1.6");
+    if (!("parsed" in result)) throw new Error(result.problem);
+    expect(nextRunUtc(result.parsed, new Date(from))).toBe(next);
+    expect(scheduleInWords(result.parsed)).toBe(words);
+  });
+});
