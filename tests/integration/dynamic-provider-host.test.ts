@@ -1,0 +1,151 @@
+/**
+ * The dynamic providers as `pulumi up` runs them: serialized by the SDK from the program, loaded by the
+ * SDK's dynamic-provider host in its own process, configured with the stack config over gRPC, and driven
+ * through Check, Diff, Create, Read, Update and Delete against the local stack. This proves the providers
+ * serialize, load and reach the database outside the test process, with no connection in their closure.
+ */
+import { cronRunnerRole } from "../../infra/sql/names";
+import { withClient } from "../support/db";
+import { ProviderHost, serializedProviders, startProviderHost, urnOf } from "../support/pulumi-host";
+import { alterByHand, jobsNamed, localStackConfigValues, probeJobPrefix, probeSecretPrefix, removeProbes, secretsNamed } from "../support/pulumi-providers";
+
+let host: ProviderHost;
+let providers: { cronJob: string; vaultSecret: string };
+
+beforeAll(async () => {
+  providers = await serializedProviders();
+  host = await startProviderHost();
+  await host.configure(localStackConfigValues());
+  await removeProbes();
+});
+afterAll(async () => {
+  await host?.stop();
+  await removeProbes();
+});
+
+test("the host is a process of its own, and the serialized providers hold no connection", () => {
+  expect(host.pid).not.toBe(process.pid);
+  const { hostname, port } = new URL(`postgres://${localStackConfigValues()["reminder-cron:dbHost"]}:${localStackConfigValues()["reminder-cron:dbPort"]}`);
+  for (const serialized of Object.values(providers)) expect(serialized).not.toContain(`${hostname}:${port}`);
+});
+
+describe("CronJob through the host", () => {
+  const urn = urnOf("CronJob", "probe-job");
+  const jobName = `${probeJobPrefix}host`;
+  const rows = () => withClient((client) => jobsNamed(client, jobName));
+  let inputs: Record<string, unknown>;
+  let state: Record<string, unknown>;
+  let id: string;
+
+  test("Check normalizes the schedule, fills in active, and returns failures for what pg_cron would refuse", async () => {
+    const news = { __provider: providers.cronJob, jobName, schedule: " 0  3 * * * ", command: "select 1", username: cronRunnerRole };
+    const checked = await host.check(urn, {}, news);
+    expect(checked.failures).toEqual([]);
+    expect(checked.inputs).toEqual({ ...news, schedule: "0 3 * * *", active: true });
+    inputs = checked.inputs;
+
+    const bad = await host.check(urn, {}, { ...news, jobName: "Bad Name", schedule: "0 0 6 * * *" });
+    expect(bad.failures.map((failure) => failure.property)).toEqual(["jobName", "schedule"]);
+    expect(bad.failures[1].reason).toContain("it has 6 fields; pg_cron needs exactly 5");
+  });
+
+  test("Create schedules the job in the database and returns the name as id, pg_cron's job id and the provider", async () => {
+    const created = await host.create(urn, inputs);
+    const [row] = await rows();
+    expect(created.id).toBe(jobName);
+    expect(row).toMatchObject({ schedule: "0 3 * * *", command: "select 1", username: cronRunnerRole, active: true });
+    expect(created.properties).toMatchObject({ jobName, jobId: Number(row.jobid), database: "postgres", __provider: providers.cronJob });
+    id = created.id;
+    state = created.properties;
+  });
+
+  test("Diff reports nothing for equal inputs, an in-place change for a new schedule, and a delete-first replacement for a new name", async () => {
+    expect(await host.diff(urn, id, state, inputs)).toEqual({ changes: "none", replaces: [], deleteBeforeReplace: false });
+    expect(await host.diff(urn, id, state, { ...inputs, schedule: "0 4 * * *" })).toEqual({ changes: "some", replaces: [], deleteBeforeReplace: false });
+    expect(await host.diff(urn, id, state, { ...inputs, jobName: `${jobName}-2` })).toEqual({ changes: "some", replaces: ["jobName"], deleteBeforeReplace: true });
+  });
+
+  test("Read (refresh) sees a pause made outside Pulumi, and Diff then reports it", async () => {
+    await alterByHand(String(state.jobId), cronRunnerRole, { active: false });
+    const read = await host.read(urn, id, state);
+    expect(read.id).toBe(id);
+    expect(read.properties).toMatchObject({ active: false, jobId: state.jobId, __provider: providers.cronJob });
+    expect((await host.diff(urn, id, read.properties, inputs)).changes).toBe("some");
+    state = read.properties;
+  });
+
+  test("Update changes the job in place, keeping its id", async () => {
+    const checked = await host.check(urn, inputs, { ...inputs, schedule: "15 4 * * 1-5" });
+    const updated = await host.update(urn, id, state, checked.inputs);
+    const after = await rows();
+    expect(after).toHaveLength(1);
+    expect(after[0]).toMatchObject({ jobid: String(state.jobId), schedule: "15 4 * * 1-5", active: true });
+    expect(updated.properties).toMatchObject({ schedule: "15 4 * * 1-5", active: true, jobId: state.jobId });
+    state = updated.properties;
+  });
+
+  test("Create again with the same name adopts the job instead of adding one", async () => {
+    const again = await host.create(urn, state);
+    expect(again.properties.jobId).toBe(state.jobId);
+    expect(await rows()).toHaveLength(1);
+  });
+
+  test("a schedule this database's pg_cron refuses fails Create with the provider's message, and nothing is created", async () => {
+    const other = `${probeJobPrefix}host-seconds`;
+    const checked = await host.check(urn, {}, { ...inputs, jobName: other, schedule: "30 seconds" });
+    await expect(host.create(urn, checked.inputs)).rejects.toThrow(`CronJob ${other}: schedule '30 seconds' is refused by this database's pg_cron 1.4-1`);
+    expect(await withClient((client) => jobsNamed(client, other))).toEqual([]);
+  });
+
+  test("Delete unschedules the job, succeeds again when it is gone, and Read then returns a blank id", async () => {
+    await host.delete(urn, id, state);
+    expect(await rows()).toEqual([]);
+    await expect(host.delete(urn, id, state)).resolves.toBeUndefined();
+    expect((await host.read(urn, id, state)).id).toBe("");
+  });
+});
+
+describe("VaultSecret through the host", () => {
+  const urn = urnOf("VaultSecret", "probe-secret");
+  const name = `${probeSecretPrefix}host`;
+  const stored = () => withClient((client) => secretsNamed(client, name));
+  let inputs: Record<string, unknown>;
+  let state: Record<string, unknown>;
+  let id: string;
+
+  test("Check fills in the description and refuses an empty value without quoting it", async () => {
+    const checked = await host.check(urn, {}, { __provider: providers.vaultSecret, name, value: "host-value-1" });
+    expect(checked).toEqual({ inputs: { __provider: providers.vaultSecret, name, value: "host-value-1", description: "managed by Pulumi (reminder-cron)" }, failures: [] });
+    inputs = checked.inputs;
+    const empty = await host.check(urn, {}, { ...inputs, value: "" });
+    expect(empty.failures).toEqual([{ property: "value", reason: "the secret's value is empty; the SQL that reads it treats empty as missing" }]);
+  });
+
+  test("Create stores the value in Vault under the name", async () => {
+    const created = await host.create(urn, inputs);
+    expect(await stored()).toEqual([{ id: created.id, value: "host-value-1", description: "managed by Pulumi (reminder-cron)" }]);
+    id = created.id;
+    state = created.properties;
+  });
+
+  test("Read sees a value changed outside Pulumi, and Diff then reports it", async () => {
+    await withClient((client) => client.query("select vault.update_secret($1, 'changed-by-hand')", [id]));
+    const read = await host.read(urn, id, state);
+    expect(read).toEqual({ id, properties: { ...state, value: "changed-by-hand" } });
+    expect((await host.diff(urn, id, read.properties, inputs)).changes).toBe("some");
+    state = read.properties;
+  });
+
+  test("Update writes the wanted value back under the same id", async () => {
+    const updated = await host.update(urn, id, state, inputs);
+    expect(await stored()).toEqual([{ id, value: "host-value-1", description: "managed by Pulumi (reminder-cron)" }]);
+    expect(updated.properties.value).toBe("host-value-1");
+    state = updated.properties;
+  });
+
+  test("Delete removes the secret, and Read then returns a blank id", async () => {
+    await host.delete(urn, id, state);
+    expect(await stored()).toEqual([]);
+    expect((await host.read(urn, id, state)).id).toBe("");
+  });
+});
