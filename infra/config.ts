@@ -23,6 +23,7 @@ export const configKeys = {
   jobActive: "jobActive",
   pgCronVersion: "pgCronVersion",
   manageExtensions: "manageExtensions",
+  adoptRole: "adoptRole",
   serviceRoleKey: "serviceRoleKey",
   ...dbConfigKeys,
 } as const;
@@ -51,6 +52,8 @@ export interface Settings {
   jobActive: boolean;
   pgCronVersion: string;
   manageExtensions: boolean;
+  /** Adopt an existing cron_runner (made by an earlier `supabase db push`) instead of creating it. */
+  adoptRole: boolean;
   db: {
     host: string;
     port: number;
@@ -109,7 +112,7 @@ export function parseSettings(raw: RawConfig, env: Record<string, string | undef
   const plain = (key: keyof RawConfig["values"]) => (blank(raw.values[key]) ? undefined : raw.values[key]!.trim());
   const label = (key: keyof RawConfig["values"]) => `${full(configKeys[key])} = '${raw.values[key]}'`;
 
-  function booleanOf(key: "jobActive" | "manageExtensions", fallback: boolean): boolean {
+  function booleanOf(key: "jobActive" | "manageExtensions" | "adoptRole", fallback: boolean): boolean {
     const value = plain(key);
     if (value === undefined) return fallback;
     if (value === "true" || value === "false") return value === "true";
@@ -156,6 +159,7 @@ export function parseSettings(raw: RawConfig, env: Record<string, string | undef
 
   const jobActive = booleanOf("jobActive", true);
   const manageExtensions = booleanOf("manageExtensions", false);
+  const adoptRole = booleanOf("adoptRole", false);
 
   const host = plain("host");
   if (host === undefined) {
@@ -211,6 +215,7 @@ export function parseSettings(raw: RawConfig, env: Record<string, string | undef
     jobActive,
     pgCronVersion,
     manageExtensions,
+    adoptRole,
     db: { host: host!, port, database, user, role: user.split(".")[0], sslMode },
   };
 }

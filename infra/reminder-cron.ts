@@ -116,9 +116,14 @@ export class ReminderCron extends pulumi.ComponentResource {
       );
     }
 
-    // LOGIN because pg_cron starts jobs as a login role; no password, so nobody signs in as it.
+    // LOGIN because pg_cron starts jobs as a login role; no password, so nobody signs in as it. Where the
+    // migration already created it (supabase db push before the first up), adoptRole imports it instead.
     function createRole() {
-      return new postgresql.Role(`${name}-${cronRunnerRole.replace(/_/g, "-")}`, { name: cronRunnerRole, login: true, inherit: false }, { parent, provider });
+      return new postgresql.Role(
+        `${name}-${cronRunnerRole.replace(/_/g, "-")}`,
+        { name: cronRunnerRole, login: true, inherit: false },
+        { parent, provider, ...(args.adoptRole ? { import: cronRunnerRole } : {}) },
+      );
     }
 
     // The session role acts as cron_runner to schedule, alter and remove its jobs, as pg_cron requires.

@@ -15,6 +15,8 @@ export interface Registration {
   name: string;
   /** As the engine would receive them: a secret is `{ [secretSigKey]: secretSig, value }`. */
   inputs: Record<string, any>;
+  /** The id to import the resource by (the `import` option), if any. */
+  importId?: string;
 }
 
 export interface ProgramRun {
@@ -67,7 +69,7 @@ export async function runProgram(options: {
     await pulumi.runtime.setMocks(
       {
         newResource(args) {
-          registrations.push({ type: args.type, name: args.name, inputs: args.inputs });
+          registrations.push({ type: args.type, name: args.name, inputs: args.inputs, ...(args.id ? { importId: args.id } : {}) });
           const extra = args.type === "pulumi-nodejs:dynamic/reminder-cron:CronJob" ? { jobId: mockJobId, database: "postgres" } : {};
           return { id: `${args.name}-id`, state: { ...args.inputs, ...extra } };
         },
@@ -90,6 +92,9 @@ export async function runProgram(options: {
     } finally {
       for (const [name, value] of Object.entries(saved)) setEnv(name, value);
     }
+    // Every registration (provider serialization included) finishes before the run is handed back, so none
+    // is left running when jest moves on or tears this module registry down.
+    await pulumi.runtime.disconnect();
   });
   return run!;
 }

@@ -38,6 +38,7 @@ describe("defaults", () => {
       jobActive: true,
       pgCronVersion: "1.4",
       manageExtensions: false,
+      adoptRole: false,
       db: { host: "db.abcdefghijklmnopqrst.supabase.co", port: 5432, database: "postgres", user: "postgres", role: "postgres", sslMode: "require" },
     });
   });

@@ -108,7 +108,7 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
   });
 
   test("creates cron_runner as a login role without inheritance, and makes the session role a member", () => {
-    expect(only(result, types.role).inputs).toEqual({ name: cronRunnerRole, login: true, inherit: false });
+    expect(only(result, types.role)).toEqual({ type: types.role, name: "reminder-cron-cron-runner", inputs: { name: cronRunnerRole, login: true, inherit: false } });
     expect(only(result, types.grantRole).inputs).toEqual({ role: "postgres", grantRole: cronRunnerRole });
   });
 
@@ -215,6 +215,14 @@ describe("the ReminderCron component's outputs", () => {
     expect(await result.pulumi.isSecret(trigger.secrets.serviceRoleKey.value)).toBe(true);
     expect(await result.pulumi.isSecret(trigger.jobId)).toBe(false);
     expect(await result.pulumi.isSecret(trigger.schedule)).toBe(false);
+  });
+});
+
+describe("adopting a database the migration already set up", () => {
+  test("adoptRole imports the existing cron_runner instead of creating it", async () => {
+    const result = await run("prod", { config: userConfig("prod", { "reminder-cron:adoptRole": "true" }) });
+    await settled(result);
+    expect(only(result, types.role).importId).toBe(cronRunnerRole);
   });
 });
 
