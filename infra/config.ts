@@ -13,7 +13,7 @@ import { CronExpressionParser } from "cron-parser";
 import cronstrue from "cronstrue";
 import { defaultCronExpression, defaultJobName } from "./sql/names";
 import { jobNamePattern } from "./providers/cron-job";
-import { dbConfigKeys, dbDefaults, defaultSslMode, isLocalHost, projectName, SslMode, sslModes } from "./providers/db";
+import { DbConnection, dbConfigKeys, dbDefaults, defaultSslMode, isLocalHost, projectName, SslMode, sslModes } from "./providers/db";
 import { normalizeSchedule, ParsedSchedule, parseSchedule } from "./providers/pg-cron-schedule";
 
 export const configKeys = {
@@ -54,15 +54,10 @@ export interface Settings {
   manageExtensions: boolean;
   /** Adopt an existing cron_runner (made by an earlier `supabase db push`) instead of creating it. */
   adoptRole: boolean;
-  db: {
-    host: string;
-    port: number;
-    database: string;
-    /** The login name; on Supabase's pooler it is `<role>.<project-ref>`. */
-    user: string;
+  /** The connection the dynamic providers also read (`user` is the login name: `<role>.<project-ref>` on Supabase's pooler). */
+  db: Omit<DbConnection, "password"> & {
     /** The role the session runs as: the login name without a pooler's `.<project-ref>`. */
     role: string;
-    sslMode: SslMode;
   };
 }
 

@@ -6,8 +6,9 @@
  */
 import { cronRunnerRole } from "../../infra/sql/names";
 import { withClient } from "../support/db";
+import { jobRows } from "../support/trigger";
 import { ProviderHost, serializedProviders, startProviderHost, urnOf } from "../support/pulumi-host";
-import { alterByHand, jobsNamed, localStackConfigValues, probeJobPrefix, probeSecretPrefix, removeProbes, secretsNamed } from "../support/pulumi-providers";
+import { alterByHand, localStackConfigValues, probeJobPrefix, probeSecretPrefix, removeProbes, secretsNamed } from "../support/pulumi-providers";
 
 let host: ProviderHost;
 let providers: { cronJob: string; vaultSecret: string };
@@ -32,7 +33,7 @@ test("the host is a process of its own, and the serialized providers hold no con
 describe("CronJob through the host", () => {
   const urn = urnOf("CronJob", "probe-job");
   const jobName = `${probeJobPrefix}host`;
-  const rows = () => withClient((client) => jobsNamed(client, jobName));
+  const rows = () => withClient((client) => jobRows(client, jobName));
   let inputs: Record<string, unknown>;
   let state: Record<string, unknown>;
   let id: string;
@@ -94,7 +95,7 @@ describe("CronJob through the host", () => {
     const other = `${probeJobPrefix}host-seconds`;
     const checked = await host.check(urn, {}, { ...inputs, jobName: other, schedule: "30 seconds" });
     await expect(host.create(urn, checked.inputs)).rejects.toThrow(`CronJob ${other}: schedule '30 seconds' is refused by this database's pg_cron 1.4-1`);
-    expect(await withClient((client) => jobsNamed(client, other))).toEqual([]);
+    expect(await withClient((client) => jobRows(client, other))).toEqual([]);
   });
 
   test("Delete unschedules the job, succeeds again when it is gone, and Read then returns a blank id", async () => {

@@ -6,11 +6,11 @@
 import { cronJobProvider, CronJobProviderInputs as Inputs, CronJobProviderOutputs as Outputs } from "../../infra/providers/cron-job";
 import { cronRunnerRole } from "../../infra/sql/names";
 import { withClient } from "../support/db";
+import { jobRows } from "../support/trigger";
 import {
   alterByHand,
   configOf,
   ensureProbeRole,
-  jobsNamed,
   localStackConfigValues,
   probeJobPrefix,
   removeProbes,
@@ -20,7 +20,7 @@ import {
 const provider = cronJobProvider;
 const jobName = `${probeJobPrefix}job`;
 const wanted: Inputs = { jobName, schedule: "0 3 * * *", command: "select 1", username: cronRunnerRole, active: true };
-const rows = () => withClient((client) => jobsNamed(client, jobName));
+const rows = () => withClient((client) => jobRows(client, jobName));
 
 /** What the engine does before create or update: check, then use the checked inputs. */
 async function checked(inputs: Partial<Inputs>): Promise<Inputs> {

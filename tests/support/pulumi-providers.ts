@@ -26,20 +26,6 @@ export function localStackConfigValues(): Record<string, string> {
 /** A ConfigSource over plain values, like the SDK's dynamic-provider Config. */
 export const configOf = (values: Record<string, string>) => ({ get: (key: string) => values[key] });
 
-export interface JobRow {
-  jobid: string;
-  jobname: string;
-  schedule: string;
-  command: string;
-  username: string;
-  active: boolean;
-}
-
-export async function jobsNamed(client: Client, jobName: string): Promise<JobRow[]> {
-  const { rows } = await client.query<JobRow>("select jobid, jobname, schedule, command, username, active from cron.job where jobname = $1 order by jobid", [jobName]);
-  return rows;
-}
-
 export async function secretsNamed(client: Client, name: string): Promise<{ id: string; value: string; description: string }[]> {
   const { rows } = await client.query("select id, decrypted_secret as value, description from vault.decrypted_secrets where name = $1", [name]);
   return rows;
