@@ -10,6 +10,7 @@ import { jobRows } from "../support/trigger";
 import {
   alterByHand,
   configOf,
+  dropProbeRoles,
   ensureProbeRole,
   localStackConfigValues,
   probeJobPrefix,
@@ -24,22 +25,24 @@ const rows = () => withClient((client) => jobRows(client, jobName));
 
 /** What the engine does before create or update: check, then use the checked inputs. */
 async function checked(inputs: Partial<Inputs>): Promise<Inputs> {
-  const result = await provider.check!({} as Inputs, inputs as Inputs);
+  const result = await provider.check({} as Inputs, inputs as Inputs);
   expect(result.failures).toEqual([]);
   return result.inputs as Inputs;
 }
 
+const probeRoles = { runner: "pulumi_test_runner", other: "pulumi_test_other" };
+
 beforeAll(async () => {
-  await provider.configure!({ config: configOf(localStackConfigValues()) });
-  await ensureProbeRole("pulumi_test_runner");
-  await ensureProbeRole("pulumi_test_other", false);
+  await provider.configure({ config: configOf(localStackConfigValues()) });
+  await ensureProbeRole(probeRoles.runner);
+  await ensureProbeRole(probeRoles.other, false);
 });
 beforeEach(removeProbes);
-afterAll(removeProbes);
+afterAll(() => dropProbeRoles(Object.values(probeRoles)));
 
 describe("create", () => {
   test("schedules the job as its run-as role and returns the name as id and pg_cron's job id", async () => {
-    const { id, outs } = await provider.create!(await checked(wanted));
+    const { id, outs } = await provider.create(await checked(wanted));
     const [row] = await rows();
     expect(id).toBe(jobName);
     expect(row).toMatchObject({ jobname: jobName, schedule: "0 3 * * *", command: "select 1", username: cronRunnerRole, active: true });
@@ -47,8 +50,8 @@ describe("create", () => {
   });
 
   test("twice gives one job with the same id", async () => {
-    const first = await provider.create!(wanted);
-    const second = await provider.create!(wanted);
+    const first = await provider.create(wanted);
+    const second = await provider.create(wanted);
     expect(await rows()).toHaveLength(1);
     expect(second.outs.jobId).toBe(first.outs.jobId);
   });
@@ -58,7 +61,7 @@ describe("create", () => {
     const [before] = await rows();
     await alterByHand(before.jobid, cronRunnerRole, { active: false });
 
-    const { outs } = await provider.create!(wanted);
+    const { outs } = await provider.create(wanted);
 
     const after = await rows();
     expect(after).toHaveLength(1);
@@ -68,13 +71,13 @@ describe("create", () => {
 
   test("moves a same-named job of the connecting user (made in the dashboard as postgres) to the run-as role", async () => {
     await withClient((client) => client.query("select cron.schedule($1, '15 4 * * *', 'select 2')", [jobName]));
-    await provider.create!(wanted);
+    await provider.create(wanted);
     expect((await rows()).map((row) => row.username)).toEqual([cronRunnerRole]);
   });
 
   test("refuses a same-named job of a role it cannot act as, naming it and the fix, and changes nothing", async () => {
     const other = await scheduleByHand("pulumi_test_other", jobName, "15 4 * * *", "select 2");
-    await expect(provider.create!(wanted)).rejects.toThrow(
+    await expect(provider.create(wanted)).rejects.toThrow(
       `pg_cron job ${jobName} (id ${other}) already exists for role pulumi_test_other, and would run beside ours as cron_runner. ` +
         `Fix: as pulumi_test_other or a superuser run select cron.unschedule(${other}); then pulumi up again.`,
     );
@@ -83,7 +86,7 @@ describe("create", () => {
 
   test("refuses a schedule this database's pg_cron does not run, naming its version, and creates nothing", async () => {
     const seconds = await checked({ ...wanted, schedule: "30 seconds" });
-    await expect(provider.create!(seconds)).rejects.toThrow(
+    await expect(provider.create(seconds)).rejects.toThrow(
       `CronJob ${jobName}: schedule '30 seconds' is refused by this database's pg_cron 1.4-1: 'N seconds' schedules need pg_cron 1.5 or later, not 1.4-1.`,
     );
     expect(await rows()).toEqual([]);
@@ -92,37 +95,37 @@ describe("create", () => {
 
 describe("read (what refresh sees)", () => {
   test("returns the job as the database holds it", async () => {
-    const { outs } = await provider.create!(wanted);
-    const read = await provider.read!(jobName, outs);
+    const { outs } = await provider.create(wanted);
+    const read = await provider.read(jobName, outs);
     expect(read).toEqual({ id: jobName, props: outs });
   });
 
   test("sees a schedule and a pause made with cron.alter_job outside Pulumi, and diff then reports a change", async () => {
-    const { outs } = await provider.create!(wanted);
+    const { outs } = await provider.create(wanted);
     await alterByHand(String(outs.jobId), cronRunnerRole, { schedule: "45 5 * * *", active: false });
 
-    const read = await provider.read!(jobName, outs);
+    const read = await provider.read(jobName, outs);
 
     expect(read.props).toMatchObject({ schedule: "45 5 * * *", active: false, jobId: outs.jobId });
-    expect(await provider.diff!(jobName, read.props as Outputs, wanted)).toEqual({ changes: true });
+    expect(await provider.diff(jobName, read.props as Outputs, wanted)).toEqual({ changes: true });
   });
 
   test("returns a blank id once the job was unscheduled outside Pulumi, so refresh drops it", async () => {
-    const { outs } = await provider.create!(wanted);
+    const { outs } = await provider.create(wanted);
     await withClient(async (client) => {
       await client.query("select set_config('role', 'cron_runner', false)");
       await client.query("select cron.unschedule($1)", [jobName]);
     });
-    expect(await provider.read!(jobName, outs)).toEqual({ id: "" });
+    expect(await provider.read(jobName, outs)).toEqual({ id: "" });
   });
 });
 
 describe("update", () => {
   test("changes schedule, command and active in place with cron.alter_job, keeping the job id", async () => {
-    const { outs } = await provider.create!(wanted);
+    const { outs } = await provider.create(wanted);
     const next = await checked({ ...wanted, schedule: "30  4 * * 1-5", command: "select 3", active: false });
 
-    const { outs: updated } = await provider.update!(jobName, outs, next);
+    const { outs: updated } = await provider.update(jobName, outs, next);
 
     const after = await rows();
     expect(after).toHaveLength(1);
@@ -131,22 +134,22 @@ describe("update", () => {
   });
 
   test("corrects drift against the database even when state is stale (no refresh ran)", async () => {
-    const { outs } = await provider.create!(wanted);
+    const { outs } = await provider.create(wanted);
     await alterByHand(String(outs.jobId), cronRunnerRole, { active: false });
-    await provider.update!(jobName, outs, { ...wanted, command: "select 4" });
+    await provider.update(jobName, outs, { ...wanted, command: "select 4" });
     expect((await rows())[0]).toMatchObject({ command: "select 4", active: true });
   });
 
   test("schedules the job again when it was removed outside Pulumi", async () => {
-    const { outs } = await provider.create!(wanted);
+    const { outs } = await provider.create(wanted);
     await withClient((client) => client.query("select cron.unschedule(jobid) from cron.job where jobname = $1", [jobName]), { admin: true });
-    await provider.update!(jobName, outs, { ...wanted, schedule: "0 5 * * *" });
+    await provider.update(jobName, outs, { ...wanted, schedule: "0 5 * * *" });
     expect(await rows()).toMatchObject([{ schedule: "0 5 * * *", username: cronRunnerRole }]);
   });
 
   test("moves the job to a new run-as role in one step, leaving one job", async () => {
-    const { outs } = await provider.create!(wanted);
-    const { outs: moved } = await provider.update!(jobName, outs, { ...wanted, username: "pulumi_test_runner" });
+    const { outs } = await provider.create(wanted);
+    const { outs: moved } = await provider.update(jobName, outs, { ...wanted, username: "pulumi_test_runner" });
     const after = await rows();
     expect(after).toMatchObject([{ username: "pulumi_test_runner", schedule: "0 3 * * *", command: "select 1" }]);
     expect(moved.username).toBe("pulumi_test_runner");
@@ -156,22 +159,22 @@ describe("update", () => {
 
 describe("delete", () => {
   test("unschedules the job", async () => {
-    const { outs } = await provider.create!(wanted);
-    await provider.delete!(jobName, outs);
+    const { outs } = await provider.create(wanted);
+    await provider.delete(jobName, outs);
     expect(await rows()).toEqual([]);
   });
 
   test("succeeds when the job is already gone", async () => {
-    const { outs } = await provider.create!(wanted);
-    await provider.delete!(jobName, outs);
-    await expect(provider.delete!(jobName, outs)).resolves.toBeUndefined();
+    const { outs } = await provider.create(wanted);
+    await provider.delete(jobName, outs);
+    await expect(provider.delete(jobName, outs)).resolves.toBeUndefined();
   });
 
   test("leaves a same-named job of another owner alone", async () => {
-    const { outs } = await provider.create!(wanted);
-    await provider.delete!(jobName, outs);
+    const { outs } = await provider.create(wanted);
+    await provider.delete(jobName, outs);
     await scheduleByHand("pulumi_test_other", jobName, "15 4 * * *", "select 2");
-    await provider.delete!(jobName, outs);
+    await provider.delete(jobName, outs);
     expect((await rows()).map((row) => row.username)).toEqual(["pulumi_test_other"]);
   });
 });

@@ -79,3 +79,18 @@ export async function ensureProbeRole(role: string, member = true): Promise<void
     await client.query(`grant execute on function cron.alter_job(bigint, text, text, text, text, boolean) to ${role}`);
   });
 }
+
+/** Drops the probe roles again (their jobs first), so the shared database keeps only the roles it ships with. */
+export async function dropProbeRoles(roles: string[]): Promise<void> {
+  await removeProbes();
+  await withClient(async (client) => {
+    for (const role of roles) {
+      if (!identifierPattern.test(role)) throw new Error(`${role} is not a plain role name`);
+      const { rows } = await client.query("select 1 from pg_roles where rolname = $1", [role]);
+      if (rows.length === 0) continue;
+      await client.query(`revoke usage on schema cron from ${role}`);
+      await client.query(`revoke execute on function cron.alter_job(bigint, text, text, text, text, boolean) from ${role}`);
+      await client.query(`drop role ${role}`);
+    }
+  });
+}
