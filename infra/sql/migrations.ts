@@ -3,6 +3,7 @@
  * infra/sql/ and written to supabase/migrations/<version>_<name>.sql by `npm run migration:generate`;
  * tests/unit/migrations-current.test.ts proves the committed files equal fresh output.
  */
+import { renderOperationsMigration } from "./operations-migration";
 import { renderReminderCronMigration } from "./reminder-cron-migration";
 
 export interface Migration {
@@ -14,6 +15,7 @@ export interface Migration {
 
 export const migrations: Migration[] = [
   { version: "20261128060000", name: "register_reminder_cron", render: renderReminderCronMigration },
+  { version: "20261128070000", name: "reminder_cron_operations", render: renderOperationsMigration },
 ];
 
 export const generatedHeader = (name: string) =>

@@ -3,6 +3,7 @@
  * the Pulumi component creates one postgresql.Grant per entry from it, so the two cannot drift.
  */
 import { cronRunnerRole, dispatchFunction, logTable, reconcileFunction } from "./names";
+import { catchUpFunction, catchUpTable, previousOccurrenceFunction, pruneFunction, scheduleFieldsFunction, settingFunction } from "./operations-names";
 
 export type TablePrivilege = "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "TRUNCATE" | "REFERENCES" | "TRIGGER";
 
@@ -76,5 +77,37 @@ export function renderGrants(): string {
     ...ownObjects.tables.map((table) => `revoke all on table ${table} from ${everyone};`),
     ...ownObjects.functions.map((fn) => `revoke all on function ${fn} from ${everyone};`),
     ...grants.map(renderGrant),
+  ].join("\n");
+}
+
+/**
+ * The operations migration's objects (catch-up, retention), kept apart from `grants` because they exist
+ * only once that later migration has run: cron_runner executes the two functions its jobs call, and
+ * service_role reads the catch-up record as it reads the log. The helpers they call run as the owner.
+ */
+export const operationsGrants: Grant[] = [
+  { kind: "function", role: cronRunnerRole, schema: catchUpFunction.schema, function: catchUpFunction.name, signature: catchUpFunction.signature },
+  { kind: "function", role: cronRunnerRole, schema: pruneFunction.schema, function: pruneFunction.name, signature: pruneFunction.signature },
+  { kind: "table", role: "service_role", schema: catchUpTable.schema, table: catchUpTable.name, privileges: ["SELECT"] },
+];
+
+const operationsObjects = {
+  tables: [qualifiedName(catchUpTable)],
+  functions: [catchUpFunction, pruneFunction, settingFunction, scheduleFieldsFunction, previousOccurrenceFunction].map(
+    (fn) => `${qualifiedName(fn)}(${fn.signature})`,
+  ),
+};
+
+function qualifiedName(object: { schema: string; name: string }): string {
+  return `${ident(object.schema)}.${ident(object.name)}`;
+}
+
+/** As renderGrants, for the operations migration's objects and operationsGrants. */
+export function renderOperationsGrants(): string {
+  const everyone = ["public", ...apiRoles].join(", ");
+  return [
+    ...operationsObjects.tables.map((table) => `revoke all on table ${table} from ${everyone};`),
+    ...operationsObjects.functions.map((fn) => `revoke all on function ${fn} from ${everyone};`),
+    ...operationsGrants.map(renderGrant),
   ].join("\n");
 }

@@ -1,0 +1,54 @@
+/**
+ * The names of what keeps the trigger healthy over time: the missed-run catch-up and the history retention,
+ * their settings and the thresholds the operator CLI alerts on. The operations migration, the privilege
+ * matrix, the CLI and the tests import them from here (names.ts holds the trigger's own names).
+ */
+
+/** Every minute, dispatches the daily run once if its last occurrence was missed while the database was down. */
+export const catchUpJobName = "reminder-eval-catch-up";
+export const catchUpSchedule = "* * * * *";
+
+/** Once a day, at a quiet minute away from 06:00, prunes the execution log and pg_cron's run history. */
+export const retentionJobName = "reminder-eval-retention";
+export const retentionSchedule = "17 3 * * *";
+
+export const catchUpFunction = { schema: "public", name: "catch_up_reminder_run", signature: "text, interval" } as const;
+export const pruneFunction = { schema: "public", name: "prune_reminder_cron_history", signature: "interval, interval" } as const;
+export const settingFunction = { schema: "public", name: "reminder_cron_interval_setting", signature: "text, text" } as const;
+export const scheduleFieldsFunction = { schema: "public", name: "cron_schedule_fields", signature: "text" } as const;
+export const previousOccurrenceFunction = { schema: "public", name: "cron_previous_occurrence", signature: "text, timestamp with time zone, interval, text" } as const;
+
+/** One row per caught-up occurrence; its primary key is what makes a second catch-up impossible. */
+export const catchUpTable = { schema: "public", name: "reminder_cron_catch_ups" } as const;
+
+/**
+ * Settings, kept in Vault beside reminder_cron_expression so one mechanism (and `pulumi up`) configures
+ * everything. None is secret; each is optional, with the default below.
+ */
+export const intervalSettings = {
+  catchUpWindow: { secret: "reminder_catch_up_window", default: "6 hours" },
+  logRetention: { secret: "reminder_log_retention", default: "90 days" },
+  runDetailsRetention: { secret: "reminder_run_details_retention", default: "14 days" },
+} as const;
+
+/**
+ * An occurrence is left to pg_cron for this long: it starts a job within its minute, so a run not logged a
+ * minute later was missed. Catching up sooner could race the scheduled run itself.
+ */
+export const catchUpGraceMinutes = 1;
+
+/** Retention shorter than this would delete the runs the 26-hour alert and the 7-day success rate read. */
+export const minimumRetention = "2 days";
+
+/** The alerts of `reminder-cron status`. */
+export const alertThresholds = {
+  /** Reconcile fails an unanswered run after 120 s and runs every minute: 5 minutes without an outcome means it is not running. */
+  stuckAfterMinutes: 5,
+  /** The task card's risk mitigation: alert if any run exceeds 30 minutes. */
+  longRunMinutes: 30,
+  /** One daily run plus two hours of slack. */
+  noSuccessHours: 26,
+} as const;
+
+/** The period `status` reports the success rate over. */
+export const successRateDays = 7;

@@ -1,0 +1,200 @@
+/**
+ * The catch-up's rules, called as cron_runner exactly as its job calls it, against probe jobs whose missed
+ * occurrence lies a few minutes back, on a database restarted just now (so it started after the occurrence,
+ * as after an outage): caught up once inside the window; not outside it, not for a paused job or a fresh
+ * install, not while pg_cron is starting the occurrence itself, and never twice, even when two race.
+ * tests/integration/catch-up.test.ts proves it on pg_cron's clock across a real outage, and that an
+ * occurrence while the database was up is left alone.
+ */
+import { Client } from "pg";
+import { withClient } from "../support/db";
+import { startEndpoint, TestEndpoint } from "../support/http-server";
+import { asCronRunner, deleteSecret, setSecret } from "../support/trigger";
+import { startStack, stopStack } from "../../stack/stack";
+import { cronRunnerRole, dispatchCommand, vaultSecrets } from "../../infra/sql/names";
+import { catchUpJobName, catchUpSchedule, intervalSettings } from "../../infra/sql/operations-names";
+import { catchUpCommand } from "../../infra/sql/operations-migration";
+
+let endpoint: TestEndpoint;
+const probes: string[] = [];
+
+beforeAll(async () => {
+  endpoint = await startEndpoint();
+  // The database restarts now, so every occurrence from a minute before now on was "while it was down".
+  await stopStack();
+  await startStack();
+  await withClient(async (client) => {
+    await setSecret(client, vaultSecrets.functionUrl, `${endpoint.url}/functions/v1/reminder-scheduler`);
+    await setSecret(client, vaultSecrets.serviceRoleKey, "catch-up-rules-credential");
+  });
+});
+
+afterAll(async () => {
+  await withClient(async (client) => {
+    await deleteSecret(client, intervalSettings.catchUpWindow.secret);
+    for (const name of probes) {
+      await asCronRunner(client, () => client.query("select cron.unschedule($1)", [name]));
+      await client.query("delete from public.cron_execution_log where job_name = $1", [name]);
+    }
+  });
+  await endpoint.close();
+});
+
+const minute = 60_000;
+const floorMinute = (at: Date) => new Date(Math.floor(at.getTime() / minute) * minute);
+/** The five fields of a once-a-year schedule at exactly `at` (UTC): it cannot fire again during the test. */
+const onceAt = (at: Date) => `${at.getUTCMinutes()} ${at.getUTCHours()} ${at.getUTCDate()} ${at.getUTCMonth() + 1} *`;
+
+interface Probe {
+  name: string;
+  occurrence: Date;
+}
+
+/**
+ * A job of cron_runner, like the daily one, whose occurrence `minutesAgo` back was missed: it has a run
+ * the day before (so it is not a fresh install, unless `ranBefore` is false) and none since.
+ */
+async function missedProbe(client: Client, name: string, options: { occurrence?: Date; ranBefore?: boolean; schedule?: string } = {}): Promise<Probe> {
+  const occurrence = options.occurrence ?? new Date(floorMinute(new Date()).getTime() - 3 * minute);
+  probes.push(name);
+  // A probe starts with no history (an earlier jest run on the same stack may have left some).
+  await client.query("delete from public.cron_execution_log where job_name = $1", [name]);
+  await asCronRunner(client, () => client.query("select cron.schedule($1, $2, $3)", [name, options.schedule ?? onceAt(occurrence), dispatchCommand(name)]));
+  if (options.ranBefore ?? true) {
+    await client.query("insert into public.cron_execution_log (job_name, status, triggered_at, finished_at, http_status) values ($1, 'succeeded', $2, $2, 200)", [
+      name,
+      new Date(occurrence.getTime() - 86_400_000),
+    ]);
+  }
+  return { name, occurrence };
+}
+
+const catchUp = (client: Client, name: string, window: string | null = "10 minutes") =>
+  asCronRunner(client, async () => {
+    const { rows } = await client.query("select public.catch_up_reminder_run($1, $2::interval) as id", [name, window]);
+    return rows[0].id as string | null;
+  });
+
+async function runsSince(client: Client, probe: Probe): Promise<{ id: string; status: string }[]> {
+  const { rows } = await client.query("select id, status from public.cron_execution_log where job_name = $1 and triggered_at >= $2 order by id", [
+    probe.name,
+    probe.occurrence,
+  ]);
+  return rows;
+}
+
+async function catchUps(client: Client, probe: Probe): Promise<{ occurrence: Date; run_id: string }[]> {
+  const { rows } = await client.query("select occurrence, run_id from public.reminder_cron_catch_ups where job_name = $1", [probe.name]);
+  return rows;
+}
+
+test("the catch-up job runs every minute as cron_runner, for the daily job", () =>
+  withClient(async (client) => {
+    const { rows } = await client.query("select schedule, command, username, active from cron.job where jobname = $1", [catchUpJobName]);
+    expect(rows).toEqual([{ schedule: catchUpSchedule, command: catchUpCommand("daily-reminder-eval"), username: cronRunnerRole, active: true }]);
+  }));
+
+test("a missed occurrence inside the window is dispatched once, recorded, and sent to the function", () =>
+  withClient(async (client) => {
+    const probe = await missedProbe(client, "catch-up-probe-inside");
+    const sent = endpoint.requests.length;
+    const runId = await catchUp(client, probe.name);
+    expect(runId).not.toBeNull();
+    await asCronRunner(client, () => client.query("select public.reconcile_reminder_runs()"));
+    expect(await runsSince(client, probe)).toEqual([{ id: runId, status: "succeeded" }]);
+    expect(await catchUps(client, probe)).toEqual([{ occurrence: probe.occurrence, run_id: runId }]);
+    expect(endpoint.requests.slice(sent).map((r) => JSON.parse(r.body))).toEqual([expect.objectContaining({ job_name: probe.name, run_id: Number(runId) })]);
+
+    // Asked again (the next minute's tick), it finds the run and does nothing.
+    expect(await catchUp(client, probe.name)).toBeNull();
+    expect(await runsSince(client, probe)).toHaveLength(1);
+    expect(endpoint.requests.length).toBe(sent + 1);
+  }));
+
+test("a missed occurrence older than the window is not caught up (and is, with a wider window)", () =>
+  withClient(async (client) => {
+    const probe = await missedProbe(client, "catch-up-probe-window");
+    expect(await catchUp(client, probe.name, "2 minutes")).toBeNull();
+    expect(await runsSince(client, probe)).toEqual([]);
+    expect(await catchUp(client, probe.name, "10 minutes")).not.toBeNull();
+  }));
+
+test("the window comes from Vault's reminder_catch_up_window when not given, and a bad value there is named", () =>
+  withClient(async (client) => {
+    const probe = await missedProbe(client, "catch-up-probe-vault");
+    await setSecret(client, intervalSettings.catchUpWindow.secret, "2 minutes");
+    expect(await catchUp(client, probe.name, null)).toBeNull();
+    await setSecret(client, intervalSettings.catchUpWindow.secret, "two hours");
+    const error = await catchUp(client, probe.name, null).catch((e) => e);
+    expect(error.message).toBe("Vault secret reminder_catch_up_window holds 'two hours', which is not an interval");
+    expect(error.hint).toBe(
+      "Set one such as '6 hours': select vault.update_secret((select id from vault.secrets where name = 'reminder_catch_up_window'), '6 hours');",
+    );
+    await setSecret(client, intervalSettings.catchUpWindow.secret, "10 minutes");
+    expect(await catchUp(client, probe.name, null)).not.toBeNull();
+  }));
+
+test("a paused job is not caught up", () =>
+  withClient(async (client) => {
+    const probe = await missedProbe(client, "catch-up-probe-paused");
+    await asCronRunner(client, () =>
+      client.query("select cron.alter_job((select jobid from cron.job where jobname = $1 and username = current_user), active := false)", [probe.name]),
+    );
+    expect(await catchUp(client, probe.name)).toBeNull();
+    expect(await runsSince(client, probe)).toEqual([]);
+  }));
+
+test("a job that never ran before its occurrence (a fresh install) is not caught up", () =>
+  withClient(async (client) => {
+    const probe = await missedProbe(client, "catch-up-probe-fresh", { ranBefore: false });
+    expect(await catchUp(client, probe.name)).toBeNull();
+    expect(await runsSince(client, probe)).toEqual([]);
+  }));
+
+test("an occurrence in the current minute is left to pg_cron, which is starting it", () =>
+  withClient(async (client) => {
+    // Every minute: the latest occurrence is always the current one.
+    const probe = await missedProbe(client, "catch-up-probe-now", { schedule: "* * * * *" });
+    expect(await catchUp(client, probe.name)).toBeNull();
+    await asCronRunner(client, () => client.query("select cron.unschedule($1)", [probe.name]));
+    probes.splice(probes.indexOf(probe.name), 1);
+  }));
+
+test("two catch-ups racing for one occurrence dispatch it once: the second waits, then finds the first's run", () =>
+  withClient((first) =>
+    withClient(async (second) => {
+      const probe = await missedProbe(first, "catch-up-probe-race");
+      await first.query("begin");
+      await first.query(`set local role ${cronRunnerRole}`);
+      const { rows } = await first.query("select public.catch_up_reminder_run($1, '10 minutes') as id", [probe.name]);
+      const racing = catchUp(second, probe.name);
+      // The second is blocked on the first's lock until it commits.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await first.query("commit");
+      expect(await racing).toBeNull();
+      expect((await runsSince(first, probe)).map((r) => r.id)).toEqual([rows[0].id]);
+      expect(await catchUps(first, probe)).toHaveLength(1);
+    }),
+  ));
+
+test("a second catch-up of one occurrence is refused by the record's key, whatever calls it", () =>
+  withClient(async (client) => {
+    const probe = await missedProbe(client, "catch-up-probe-key");
+    const runId = await catchUp(client, probe.name);
+    const error = await client
+      .query("insert into public.reminder_cron_catch_ups (job_name, occurrence, run_id) values ($1, $2, $3)", [probe.name, probe.occurrence, runId])
+      .catch((e) => e);
+    expect(error.code).toBe("23505");
+  }));
+
+test.each(["anon", "authenticated", "service_role"])("%s may not run the catch-up", (role) =>
+  withClient(async (client) => {
+    await client.query("begin");
+    try {
+      await client.query(`set local role ${role}`);
+      const error = await client.query("select public.catch_up_reminder_run('daily-reminder-eval')").catch((e) => e);
+      expect(error.code).toBe("42501");
+    } finally {
+      await client.query("rollback");
+    }
+  }));
