@@ -1,0 +1,71 @@
+/**
+ * The alerts `status` reports and exits 1 on, for monitoring: computed from rows already read, so the
+ * rules are plain and tested without waiting for time to pass.
+ */
+import { reconcileJobName } from "../infra/sql/names";
+import { alertThresholds } from "../infra/sql/operations-names";
+import { humanDuration, runDurationMs, utc } from "./format";
+import { RunRow } from "./queries";
+
+export type AlertCode = "job-missing" | "stuck-run" | "long-run" | "no-success";
+
+export interface Alert {
+  code: AlertCode;
+  message: string;
+  runId?: number;
+}
+
+export interface AlertInput {
+  now: Date;
+  jobName: string;
+  jobExists: boolean;
+  /** Runs still dispatched after alertThresholds.stuckAfterMinutes. */
+  stuck: RunRow[];
+  /** Runs of the last alertThresholds.noSuccessHours. */
+  recent: RunRow[];
+  lastSuccessAt: Date | null;
+}
+
+const minutes = (n: number) => n * 60_000;
+
+export function alerts(input: AlertInput): Alert[] {
+  const { now, jobName } = input;
+  const found: Alert[] = [];
+  if (!input.jobExists) {
+    found.push({
+      code: "job-missing",
+      message: `Job ${jobName} is not registered in cron.job, so nothing runs: restore it by applying the migrations again (supabase db reset locally, or pulumi up).`,
+    });
+  }
+  for (const run of input.stuck) {
+    found.push({
+      code: "stuck-run",
+      runId: Number(run.id),
+      message:
+        `Run ${run.id} (triggered ${utc(run.triggered_at)}) has had no outcome for ${humanDuration(now.getTime() - new Date(run.triggered_at).getTime())}: ` +
+        `${reconcileJobName} should settle it within 2 minutes; check it is active (reminder-cron status lists it) and that pg_net's worker is up (select net.check_worker_is_up();).`,
+    });
+  }
+  for (const run of input.recent) {
+    const duration = runDurationMs(run);
+    if (duration !== null && duration > minutes(alertThresholds.longRunMinutes)) {
+      found.push({
+        code: "long-run",
+        runId: Number(run.id),
+        message:
+          `Run ${run.id} (triggered ${utc(run.triggered_at)}) took ${humanDuration(duration)}, over the ${alertThresholds.longRunMinutes}-minute limit: ` +
+          `check the reminder function's log for that run, and whether another run overlapped it (reminder-cron logs).`,
+      });
+    }
+  }
+  const horizon = now.getTime() - alertThresholds.noSuccessHours * 3_600_000;
+  if (input.lastSuccessAt === null || new Date(input.lastSuccessAt).getTime() < horizon) {
+    found.push({
+      code: "no-success",
+      message:
+        `No successful run in the last ${alertThresholds.noSuccessHours} hours (last success: ${input.lastSuccessAt ? utc(input.lastSuccessAt) : "never"}): ` +
+        `read reminder-cron logs --since 48h for the failures, fix their cause, then reminder-cron run-now.`,
+    });
+  }
+  return found;
+}

@@ -1,0 +1,103 @@
+/**
+ * `pause`, `resume` and `reschedule`: the runbook's SQL, run after checking the job is there and the input
+ * is sound, so a refusal changes nothing. Pausing a paused job (or resuming an active one) is a no-op.
+ */
+import { Client } from "pg";
+import { normalizeSchedule, parseSchedule } from "../../infra/providers/pg-cron-schedule";
+import { defaultCronExpression, defaultJobName, qualified, vaultSecrets } from "../../infra/sql/names";
+import { scheduleFieldsFunction } from "../../infra/sql/operations-names";
+import { cliError, exitCodes } from "../exit-codes";
+import { utc } from "../format";
+import { Outcome } from "../output";
+import { JobRow, jobRow } from "../queries";
+import { rescheduleSql, runbookSql } from "../runbook-sql";
+import { describe, nextRun, scheduleView } from "../schedule";
+import { jobView } from "../views";
+
+export async function requireJob(client: Client, jobName: string): Promise<JobRow> {
+  const job = await jobRow(client, jobName);
+  if (!job) {
+    throw cliError(
+      exitCodes.unavailable,
+      `Job ${jobName} is not registered in cron.job (as cron_runner): restore it by applying the migrations again (supabase db reset locally, or pulumi up).`,
+    );
+  }
+  return job;
+}
+
+export async function setActive(client: Client, jobName: string, active: boolean): Promise<Outcome> {
+  const before = await requireJob(client, jobName);
+  const changed = before.active !== active;
+  if (changed) await client.query(runbookSql(jobName, active ? "Resume" : "Emergency pause"));
+  const after = await requireJob(client, jobName);
+  const next = scheduleView(after.schedule, true).nextRun;
+  const text = !changed
+    ? `${jobName} is already ${active ? "active" : "paused"}; nothing changed.`
+    : active
+      ? `Resumed ${jobName}: it runs again at ${after.schedule} (UTC)${next ? `, next at ${utc(next)}` : ""}.`
+      : `Paused ${jobName}: it keeps its schedule (${after.schedule}) and runs nothing${jobName === defaultJobName ? ", catch-ups included," : ""} until reminder-cron resume.`;
+  return { exitCode: exitCodes.ok, json: { job: jobView(after), changed }, text };
+}
+
+/**
+ * Refuses (exit 2, before any change) what pg_cron of this database would refuse, a seconds or start-up
+ * schedule (the reminder run is daily), what the catch-up could not read, and a schedule that never runs.
+ */
+async function validateSchedule(client: Client, expression: string): Promise<Date> {
+  const refuse = (why: string) =>
+    cliError(
+      exitCodes.usage,
+      `Cannot reschedule to '${expression}': ${why}${why.includes(defaultCronExpression) ? "" : `; give five fields in UTC, e.g. '${defaultCronExpression}'`}. Nothing changed.`,
+    );
+  const { rows } = await client.query("select extversion from pg_extension where extname = 'pg_cron'");
+  const result = parseSchedule(expression, rows[0]?.extversion ?? "1.4");
+  if ("problem" in result) throw refuse(result.problem);
+  if (result.parsed.kind !== "cron") throw refuse("a seconds schedule would run the daily reminder evaluation many times a minute; give five fields in UTC, e.g. '0 6 * * *'");
+  try {
+    // The catch-up reads schedules in SQL; it must read this one too.
+    await client.query(`select * from ${qualified(scheduleFieldsFunction)}($1)`, [expression]);
+  } catch (error) {
+    const { code, message, hint } = error as { code?: string; message: string; hint?: string };
+    if (code !== "22023") throw error;
+    throw refuse(`${message.replace(/^cron schedule '.*?': /, "").replace(/^cron schedule '.*?' /, "it ")}. ${hint ?? ""}`.trim().replace(/\.$/, ""));
+  }
+  try {
+    return nextRun(expression);
+  } catch (error) {
+    throw refuse(`it never runs (${(error as Error).message})`);
+  }
+}
+
+export async function reschedule(client: Client, jobName: string, given: string): Promise<Outcome> {
+  const expression = normalizeSchedule(given);
+  if (jobName !== defaultJobName) {
+    // Vault's reminder_cron_expression is the daily job's schedule; the companions' schedules are the migration's.
+    throw cliError(exitCodes.usage, `reschedule changes ${defaultJobName} only, whose schedule Vault keeps; ${jobName}'s schedule is set by its migration. Nothing changed.`);
+  }
+  const before = await requireJob(client, jobName);
+  const next = await validateSchedule(client, expression);
+  await client.query("begin");
+  try {
+    // The runbook updates Vault's copy, which only exists once someone set it: create it first if needed,
+    // so a redeploy (which reads the secret) keeps the new schedule.
+    const { rowCount } = await client.query("select 1 from vault.secrets where name = $1", [vaultSecrets.cronExpression]);
+    if (rowCount === 0) await client.query("select vault.create_secret($1, $2)", [expression, vaultSecrets.cronExpression]);
+    await client.query(rescheduleSql(jobName, expression));
+    await client.query("commit");
+  } catch (error) {
+    await client.query("rollback");
+    if ((error as { code?: string }).code === "22023") {
+      throw cliError(exitCodes.usage, `Cannot reschedule to '${expression}': pg_cron refused it (${(error as Error).message}). Nothing changed.`);
+    }
+    throw error;
+  }
+  const after = await requireJob(client, jobName);
+  const words = describe(expression);
+  return {
+    exitCode: exitCodes.ok,
+    json: { job: jobView(after), from: before.schedule, to: after.schedule, description: words, timeZone: "UTC", nextRun: after.active ? next.toISOString() : null },
+    text:
+      `Rescheduled ${jobName} from ${before.schedule} to ${after.schedule}${words ? ` (${words}, UTC)` : ""}; Vault's ${vaultSecrets.cronExpression} follows. ` +
+      (after.active ? `Next run ${utc(next)}.` : "It is paused: reminder-cron resume to run it."),
+  };
+}

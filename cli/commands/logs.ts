@@ -1,0 +1,46 @@
+/**
+ * `reminder-cron logs --since <when>`: the job's execution log since then, newest first, and any run pg_cron
+ * itself recorded as failed for cron_runner's jobs (those write nothing to the execution log).
+ */
+import { Client } from "pg";
+import { exitCodes } from "../exit-codes";
+import { runsTable, table, utc } from "../format";
+import { Outcome } from "../output";
+import { cronFailures, runsSince } from "../queries";
+import { runView } from "../views";
+
+export const defaultSince = "24h";
+
+export async function logs(client: Client, jobName: string, since: Date): Promise<Outcome> {
+  const runs = await runsSince(client, jobName, since);
+  const failures = await cronFailures(client, since);
+  const lines = [`${jobName}: ${runs.length} run(s) since ${utc(since)}`, runsTable(runs)];
+  if (failures.length > 0) {
+    lines.push(
+      `pg_cron recorded ${failures.length} failed job run(s) of cron_runner since then:`,
+      table(
+        ["job", "started (UTC)", "message"],
+        failures.map((f) => [f.jobname, utc(f.start_time ?? f.end_time).replace(" UTC", ""), (f.return_message ?? "").replace(/\s+/g, " ").trim()]),
+      )
+        .split("\n")
+        .map((line) => `  ${line}`)
+        .join("\n"),
+    );
+  }
+  return {
+    exitCode: exitCodes.ok,
+    json: {
+      job: jobName,
+      since: since.toISOString(),
+      runs: runs.map(runView),
+      cronFailures: failures.map((f) => ({
+        job: f.jobname,
+        runId: Number(f.runid),
+        startedAt: f.start_time ? new Date(f.start_time).toISOString() : null,
+        endedAt: f.end_time ? new Date(f.end_time).toISOString() : null,
+        message: f.return_message,
+      })),
+    },
+    text: lines.join("\n"),
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * `reminder-cron run-now`: the runbook's "Run now" (one dispatch, as postgres), then one reconcile pass,
+ * which is what the every-minute reconcile job does and waits for pg_net's answer (up to the 5 s timeout).
+ */
+import { Client } from "pg";
+import { reconcileCommand, reconcileJobName } from "../../infra/sql/names";
+import { exitCodes } from "../exit-codes";
+import { humanDuration, runDurationMs, utc } from "../format";
+import { Outcome, Progress } from "../output";
+import { runById } from "../queries";
+import { runbookSql } from "../runbook-sql";
+import { runView } from "../views";
+import { requireJob } from "./control";
+
+export async function runNow(client: Client, jobName: string, progress: Progress): Promise<Outcome> {
+  await requireJob(client, jobName);
+  const { rows } = await client.query(runbookSql(jobName, "Run now"));
+  const runId = String(Object.values(rows[0])[0]);
+  let run = await runById(client, runId);
+  if (run?.status === "dispatched") {
+    progress(`run ${runId} dispatched; waiting for the reminder function's answer (at most a few seconds)`);
+    await client.query(reconcileCommand);
+    run = await runById(client, runId);
+  }
+  if (!run) throw new Error(`Run ${runId} is missing from the execution log right after its dispatch; was it pruned or deleted?`);
+
+  const duration = runDurationMs(run);
+  const said: Record<typeof run.status, string> = {
+    succeeded: `Run ${run.id} succeeded: HTTP ${run.http_status} after ${duration === null ? "?" : humanDuration(duration)}.`,
+    failed: `Run ${run.id} failed${run.http_status ? ` with HTTP ${run.http_status}` : ""}: ${run.error_message}`,
+    skipped: `Run ${run.id} was skipped: ${run.error_message}. Wait for that run's outcome (reminder-cron status), then try again.`,
+    dispatched: `Run ${run.id} (dispatched ${utc(run.triggered_at)}) has no answer yet; ${reconcileJobName} records it within a minute, or fails it after 120 s: see reminder-cron status.`,
+  };
+  return {
+    exitCode: run.status === "succeeded" || run.status === "dispatched" ? exitCodes.ok : exitCodes.alert,
+    json: { run: runView(run) },
+    text: said[run.status],
+  };
+}

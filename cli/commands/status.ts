@@ -1,0 +1,76 @@
+/**
+ * `reminder-cron status`: the job, its schedule in words and its next run, the last runs with their outcome,
+ * HTTP status and duration, the success rate, the companion jobs and settings, and the alerts. Exit 1 when
+ * any alert holds, so a monitor can run it as a check.
+ */
+import { Client } from "pg";
+import { defaultCronExpression, vaultSecrets } from "../../infra/sql/names";
+import { alertThresholds, successRateDays } from "../../infra/sql/operations-names";
+import { Alert, alerts } from "../alerts";
+import { exitCodes } from "../exit-codes";
+import { humanDuration, humanInterval, runsTable, utc } from "../format";
+import { Outcome } from "../output";
+import { companionJobs, jobRow, lastRuns, lastSuccessAt, outcomeCounts, runsSince, settings, stuckRuns, vaultSecretsSet } from "../queries";
+import { scheduleView } from "../schedule";
+import { jobView, runView } from "../views";
+
+export const statusRunCount = 10;
+
+export async function status(client: Client, jobName: string, now: Date = new Date()): Promise<Outcome> {
+  const job = await jobRow(client, jobName);
+  // One client runs one query at a time: these reads are sequential, each a few milliseconds on an index.
+  const runs = await lastRuns(client, jobName, statusRunCount);
+  const stuck = await stuckRuns(client, jobName, alertThresholds.stuckAfterMinutes);
+  const recent = await runsSince(client, jobName, new Date(now.getTime() - alertThresholds.noSuccessHours * 3_600_000));
+  const lastSuccess = await lastSuccessAt(client, jobName);
+  const counts = await outcomeCounts(client, jobName, new Date(now.getTime() - successRateDays * 86_400_000));
+  const companions = await companionJobs(client, jobName);
+  const current = await settings(client);
+  const secrets = await vaultSecretsSet(client);
+  const found = alerts({ now, jobName, jobExists: job !== undefined, stuck, recent, lastSuccessAt: lastSuccess });
+  const finished = counts.succeeded + counts.failed;
+  const schedule = job ? scheduleView(job.schedule, job.active, now) : null;
+
+  const json = {
+    job: job ? { ...jobView(job), description: schedule?.description ?? null, timeZone: "UTC", nextRun: schedule?.nextRun ?? null } : null,
+    runs: runs.map(runView),
+    successRate: { days: successRateDays, ...counts, rate: finished === 0 ? null : counts.succeeded / finished },
+    lastSuccessAt: lastSuccess ? new Date(lastSuccess).toISOString() : null,
+    companions: companions.map((companion) => ({ name: companion.jobname, schedule: companion.schedule, active: companion.active })),
+    settings: current,
+    vaultSecretsSet: secrets,
+    alerts: found,
+    healthy: found.length === 0,
+  };
+
+  const lines: string[] = [];
+  if (job && schedule) {
+    lines.push(`${job.jobname}  ${job.active ? "active" : "PAUSED"}  (job ${job.jobid}, runs as ${job.username})`);
+    lines.push(`schedule    ${job.schedule}  ${schedule.description ?? "(cannot put it in words)"}, UTC`);
+    const next = schedule.nextRun
+      ? `${utc(schedule.nextRun)} (in ${humanDuration(new Date(schedule.nextRun).getTime() - now.getTime())})`
+      : job.active
+        ? "unknown: cron-parser cannot read this schedule"
+        : "none while paused: reminder-cron resume";
+    lines.push(`next run    ${next}`);
+  } else {
+    lines.push(`${jobName}  NOT REGISTERED`);
+  }
+  const rate = finished === 0 ? "no finished runs" : `${counts.succeeded} of ${finished} finished runs succeeded (${Math.round((100 * counts.succeeded) / finished)}%)`;
+  lines.push(`success     last ${successRateDays} days: ${rate}${counts.skipped ? `; ${counts.skipped} skipped` : ""}`);
+  lines.push(`last ok     ${lastSuccess ? utc(lastSuccess) : "never"}`);
+  // The schedule's secret is optional (the migration defaults it); the other two are needed for any run.
+  const secretState = (name: string, set: boolean) => (set ? "set" : name === vaultSecrets.cronExpression ? `not set (default ${defaultCronExpression})` : "MISSING");
+  lines.push(`vault       ${Object.entries(secrets).map(([name, set]) => `${name} ${secretState(name, set)}`).join(", ")}`);
+  if (current) {
+    lines.push(
+      `settings    catch-up window ${humanInterval(current.catchUpWindowSeconds)}, keeps the log ${humanInterval(current.logRetentionSeconds)}, ` +
+        `pg_cron history ${humanInterval(current.runDetailsRetentionSeconds)}`,
+    );
+  }
+  lines.push(`companions  ${companions.map((c) => `${c.jobname} (${c.schedule}, ${c.active ? "active" : "PAUSED"})`).join(", ") || "none"}`);
+  lines.push(`last ${statusRunCount} runs`, runsTable(runs, 160));
+  lines.push(found.length === 0 ? "alerts      none" : found.map((alert: Alert) => `ALERT ${alert.code}: ${alert.message}`).join("\n"));
+
+  return { exitCode: found.length === 0 ? exitCodes.ok : exitCodes.alert, json, text: lines.join("\n") };
+}

@@ -1,0 +1,48 @@
+/**
+ * Where the CLI connects: DATABASE_URL (a Supabase project, as `postgres`), else the running local stack.
+ * Connection strings are printed without their password.
+ */
+import { Client } from "pg";
+import { readState } from "../stack/stack";
+import { cliError, exitCodes } from "./exit-codes";
+
+export function databaseUrl(): string {
+  const fromEnv = process.env.DATABASE_URL;
+  if (fromEnv) return fromEnv;
+  const state = readState();
+  if (state) return state.postgresUrl;
+  throw cliError(
+    exitCodes.unavailable,
+    "No database to talk to: set DATABASE_URL to the project's connection string (as postgres), or start the local stack with npm run db:start.",
+  );
+}
+
+/** The URL with any password replaced, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(an unparseable DATABASE_URL)";
+  }
+}
+
+export async function withDatabase<T>(fn: (client: Client) => Promise<T>, url: string = databaseUrl()): Promise<T> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 10_000, application_name: "reminder-cron cli" });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw cliError(
+      exitCodes.unavailable,
+      `Cannot reach the database at ${redactUrl(url)} (${(error as Error).message}). Start it (npm run db:start locally) or fix DATABASE_URL.`,
+    );
+  }
+  // Every time the CLI reads or prints is UTC, as pg_cron schedules are.
+  await client.query("set time zone 'UTC'");
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * The exit codes of `reminder-cron`, one meaning each, so a monitor or a script can act on them without
+ * reading the output. docs/operations.md lists the same table; tests/unit/cli-args.test.ts keeps them in step.
+ */
+export const exitCodes = {
+  /** Done; for `status`, healthy; for `run-now`, the run succeeded. */
+  ok: 0,
+  /** Not healthy: `status` raised an alert, or the run `run-now` started failed or was skipped. */
+  alert: 1,
+  /** Bad input (unknown command or option, a schedule pg_cron refuses, a bad --since): nothing was read or changed. */
+  usage: 2,
+  /** Could not do it: no database, the database refused, or the job is not registered. */
+  unavailable: 3,
+} as const;
+
+export type ExitCode = (typeof exitCodes)[keyof typeof exitCodes];
+
+/** An error the CLI reports as one line and turns into its exit code. */
+export interface CliError extends Error {
+  exitCode: ExitCode;
+}
+
+export function cliError(exitCode: ExitCode, message: string): CliError {
+  return Object.assign(new Error(message), { exitCode });
+}
+
+export function isCliError(error: unknown): error is CliError {
+  return error instanceof Error && typeof (error as Partial<CliError>).exitCode === "number";
+}

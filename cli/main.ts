@@ -1,0 +1,71 @@
+/**
+ * `reminder-cron <command>`: the on-call tool for the daily reminder trigger. Parses the command line,
+ * runs one command against DATABASE_URL (else the local stack), prints its text or --json, and exits with
+ * a code from exit-codes.ts. A failure is one line on stderr that says what to do.
+ */
+import { Invocation, parseArgs, usage } from "./args";
+import { withDatabase } from "./database";
+import { cliError, exitCodes, ExitCode, isCliError } from "./exit-codes";
+import { Outcome, Progress } from "./output";
+import { setActive, reschedule } from "./commands/control";
+import { defaultSince, logs } from "./commands/logs";
+import { runNow } from "./commands/run-now";
+import { status } from "./commands/status";
+import { parseSince } from "./since";
+
+async function execute(invocation: Invocation, progress: Progress): Promise<Outcome> {
+  const { command, job } = invocation;
+  // Input is checked before connecting: a bad --since is refused even with the database down.
+  const since = command === "logs" ? parseSince(invocation.since ?? defaultSince) : undefined;
+  return withDatabase(async (client) => {
+    switch (command) {
+      case "status":
+        return status(client, job);
+      case "pause":
+        return setActive(client, job, false);
+      case "resume":
+        return setActive(client, job, true);
+      case "run-now":
+        return runNow(client, job, progress);
+      case "reschedule":
+        return reschedule(client, job, invocation.expression!);
+      case "logs":
+        return logs(client, job, since!);
+      case "help":
+        throw cliError(exitCodes.usage, "help needs no database");
+    }
+  });
+}
+
+export interface Writer {
+  write(text: string): unknown;
+}
+
+/** Runs the CLI for `argv` and returns its exit code; writes only through `out` and `err`. */
+export async function main(argv: string[], out: Writer = process.stdout, err: Writer = process.stderr): Promise<ExitCode> {
+  const json = argv.includes("--json");
+  try {
+    const invocation = parseArgs(argv);
+    if (invocation.command === "help") {
+      out.write(`${usage}\n`);
+      return exitCodes.ok;
+    }
+    // Progress is for a person; with --json a script reads stdout and wants stderr quiet too.
+    const progress = invocation.json ? () => undefined : (line: string) => err.write(`reminder-cron: ${line}\n`);
+    const outcome = await execute(invocation, progress);
+    out.write(json ? `${JSON.stringify(outcome.json, null, 2)}\n` : `${outcome.text}\n`);
+    return outcome.exitCode;
+  } catch (error) {
+    const exitCode = isCliError(error) ? error.exitCode : exitCodes.unavailable;
+    const message = isCliError(error) ? error.message : `${(error as Error).message} (${(error as { code?: string }).code ?? "unexpected error"})`;
+    err.write(`reminder-cron: ${message}\n`);
+    if (json) out.write(`${JSON.stringify({ error: message, exitCode }, null, 2)}\n`);
+    return exitCode;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,163 @@
+/**
+ * Every read of the CLI, each on an index of the log (job_name, triggered_at) or its partial index of
+ * dispatched runs, so status stays instant however long the history. Secrets never leave the database:
+ * of Vault, only whether a secret is set is read.
+ */
+import { Client } from "pg";
+import { cronRunnerRole, logTable, qualified, vaultSecrets } from "../infra/sql/names";
+import { catchUpTable, intervalSettings, settingFunction } from "../infra/sql/operations-names";
+
+export interface RunRow {
+  id: string;
+  job_name: string;
+  triggered_at: Date;
+  status: "dispatched" | "succeeded" | "failed" | "skipped";
+  http_status: number | null;
+  error_message: string | null;
+  finished_at: Date | null;
+  /** The missed occurrence this run caught up, when it was a catch-up. */
+  catch_up_of: Date | null;
+}
+
+export interface JobRow {
+  jobid: string;
+  jobname: string;
+  schedule: string;
+  command: string;
+  active: boolean;
+  username: string;
+}
+
+const runColumns = `l.id, l.job_name, l.triggered_at, l.status, l.http_status, l.error_message, l.finished_at, c.occurrence as catch_up_of
+  from ${qualified(logTable)} l
+  left join ${qualified(catchUpTable)} c on c.run_id = l.id`;
+
+export async function jobRow(client: Client, jobName: string): Promise<JobRow | undefined> {
+  const { rows } = await client.query<JobRow>(
+    "select jobid, jobname, schedule, command, active, username from cron.job where jobname = $1 and username = $2",
+    [jobName, cronRunnerRole],
+  );
+  return rows[0];
+}
+
+/** The other jobs of cron_runner: reconcile, catch-up, retention. */
+export async function companionJobs(client: Client, jobName: string): Promise<JobRow[]> {
+  const { rows } = await client.query<JobRow>(
+    "select jobid, jobname, schedule, command, active, username from cron.job where username = $1 and jobname <> $2 order by jobid",
+    [cronRunnerRole, jobName],
+  );
+  return rows;
+}
+
+export async function lastRuns(client: Client, jobName: string, limit: number): Promise<RunRow[]> {
+  const { rows } = await client.query<RunRow>(`select ${runColumns} where l.job_name = $1 order by l.triggered_at desc limit $2`, [jobName, limit]);
+  return rows;
+}
+
+export async function runsSince(client: Client, jobName: string, since: Date): Promise<RunRow[]> {
+  const { rows } = await client.query<RunRow>(`select ${runColumns} where l.job_name = $1 and l.triggered_at >= $2 order by l.triggered_at desc`, [
+    jobName,
+    since,
+  ]);
+  return rows;
+}
+
+export async function runById(client: Client, id: string): Promise<RunRow | undefined> {
+  const { rows } = await client.query<RunRow>(`select ${runColumns} where l.id = $1`, [id]);
+  return rows[0];
+}
+
+/** Runs still awaiting their answer after `olderThanMinutes`, at any age (a forgotten one is the worst). */
+export async function stuckRuns(client: Client, jobName: string, olderThanMinutes: number): Promise<RunRow[]> {
+  const { rows } = await client.query<RunRow>(
+    `select ${runColumns} where l.status = 'dispatched' and l.job_name = $1 and l.triggered_at < now() - make_interval(mins => $2) order by l.triggered_at`,
+    [jobName, olderThanMinutes],
+  );
+  return rows;
+}
+
+export async function lastSuccessAt(client: Client, jobName: string): Promise<Date | null> {
+  const { rows } = await client.query(
+    `select triggered_at from ${qualified(logTable)} where job_name = $1 and status = 'succeeded' order by triggered_at desc limit 1`,
+    [jobName],
+  );
+  return rows[0]?.triggered_at ?? null;
+}
+
+export interface OutcomeCounts {
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  dispatched: number;
+}
+
+export async function outcomeCounts(client: Client, jobName: string, since: Date): Promise<OutcomeCounts> {
+  const { rows } = await client.query<{ status: keyof OutcomeCounts; n: number }>(
+    `select status, count(*)::int as n from ${qualified(logTable)} where job_name = $1 and triggered_at >= $2 group by status`,
+    [jobName, since],
+  );
+  const counts: OutcomeCounts = { succeeded: 0, failed: 0, skipped: 0, dispatched: 0 };
+  for (const row of rows) counts[row.status] = row.n;
+  return counts;
+}
+
+export interface Settings {
+  catchUpWindowSeconds: number;
+  logRetentionSeconds: number;
+  runDetailsRetentionSeconds: number;
+}
+
+/** The operations settings as they apply now (Vault, else defaults); null before the operations migration. */
+export async function settings(client: Client): Promise<Settings | null> {
+  const read = (key: keyof typeof intervalSettings) =>
+    `extract(epoch from ${qualified(settingFunction)}('${intervalSettings[key].secret}', '${intervalSettings[key].default}'))::float8`;
+  try {
+    const { rows } = await client.query(
+      `select ${read("catchUpWindow")} as catch_up_window, ${read("logRetention")} as log_retention, ${read("runDetailsRetention")} as run_details_retention`,
+    );
+    return {
+      catchUpWindowSeconds: rows[0].catch_up_window,
+      logRetentionSeconds: rows[0].log_retention,
+      runDetailsRetentionSeconds: rows[0].run_details_retention,
+    };
+  } catch (error) {
+    if ((error as { code?: string }).code === "42883") return null;
+    throw error;
+  }
+}
+
+/** Whether each Vault secret the dispatch reads is set; never its value. */
+export async function vaultSecretsSet(client: Client): Promise<Record<string, boolean>> {
+  const names = [vaultSecrets.functionUrl, vaultSecrets.serviceRoleKey, vaultSecrets.cronExpression];
+  const { rows } = await client.query<{ name: string }>(
+    "select name from vault.decrypted_secrets where name = any($1) and coalesce(decrypted_secret, '') <> ''",
+    [names],
+  );
+  return Object.fromEntries(names.map((name) => [name, rows.some((row) => row.name === name)]));
+}
+
+export interface CronFailure {
+  jobname: string;
+  runid: string;
+  start_time: Date | null;
+  end_time: Date | null;
+  return_message: string | null;
+}
+
+/**
+ * Runs pg_cron itself recorded as failed for cron_runner's jobs (the command raised, or could not start):
+ * such a run writes nothing to the execution log. job_run_details is indexed on runid only; retention
+ * keeps it to two weeks, so this read stays small.
+ */
+export async function cronFailures(client: Client, since: Date): Promise<CronFailure[]> {
+  const { rows } = await client.query<CronFailure>(
+    `select j.jobname, d.runid, d.start_time, d.end_time, d.return_message
+       from cron.job_run_details d
+       join cron.job j on j.jobid = d.jobid
+      where d.username = $1 and d.status = 'failed' and coalesce(d.start_time, d.end_time) >= $2
+      order by d.runid desc
+      limit 50`,
+    [cronRunnerRole, since],
+  );
+  return rows;
+}

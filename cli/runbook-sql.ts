@@ -1,0 +1,26 @@
+/**
+ * The runbook's SQL, as the CLI runs it: pause, resume, run now and reschedule do exactly what an on-call
+ * person would paste from the migration header (infra/sql/runbook.ts), never a second version of it.
+ */
+import { runbook } from "../infra/sql/runbook";
+
+export type RunbookAction = "Emergency pause" | "Resume" | "Run now" | "Reschedule";
+
+export function runbookSql(jobName: string, action: RunbookAction): string {
+  const entry = runbook(jobName).find((candidate) => candidate.action.startsWith(action));
+  if (!entry) throw new Error(`infra/sql/runbook.ts has no "${action}" entry, which the CLI runs; restore it or update cli/runbook-sql.ts.`);
+  return entry.sql;
+}
+
+/** The runbook writes its reschedule entry with this example schedule, in the Vault update and in alter_job. */
+const exampleSchedule = "'30 5 * * *'";
+
+/** The reschedule entry with the example replaced by `expression`, which the caller has validated. */
+export function rescheduleSql(jobName: string, expression: string): string {
+  const sql = runbookSql(jobName, "Reschedule");
+  const uses = sql.split(exampleSchedule).length - 1;
+  if (uses !== 2) {
+    throw new Error(`The runbook's reschedule entry no longer uses ${exampleSchedule} twice (Vault and alter_job); update cli/runbook-sql.ts to match it.`);
+  }
+  return sql.split(exampleSchedule).join(`'${expression.replace(/'/g, "''")}'`);
+}

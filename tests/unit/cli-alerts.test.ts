@@ -1,0 +1,98 @@
+/**
+ * The alerts of `reminder-cron status`, each at its threshold: a run with no outcome, a run over 30 minutes,
+ * no success in 26 hours, and a job that is not registered. Pure rules over rows; the integration test
+ * (tests/integration/cli-commands.test.ts) proves the same through the database and the exit code.
+ */
+import { alerts, AlertInput } from "../../cli/alerts";
+import { RunRow } from "../../cli/queries";
+
+const now = new Date("2026-11-28T12:00:00Z");
+const ago = (minutes: number) => new Date(now.getTime() - minutes * 60_000);
+
+function run(id: number, triggeredMinutesAgo: number, status: RunRow["status"], tookMinutes: number | null): RunRow {
+  const triggered = ago(triggeredMinutesAgo);
+  return {
+    id: String(id),
+    job_name: "daily-reminder-eval",
+    triggered_at: triggered,
+    status,
+    http_status: status === "succeeded" ? 200 : null,
+    error_message: null,
+    finished_at: tookMinutes === null ? null : new Date(triggered.getTime() + tookMinutes * 60_000),
+    catch_up_of: null,
+  };
+}
+
+const healthy: AlertInput = {
+  now,
+  jobName: "daily-reminder-eval",
+  jobExists: true,
+  stuck: [],
+  recent: [run(1, 360, "succeeded", 0.01)],
+  lastSuccessAt: ago(360),
+};
+
+const codes = (input: Partial<AlertInput>) => alerts({ ...healthy, ...input }).map((alert) => alert.code);
+
+test("a registered job whose last run succeeded 6 hours ago raises nothing", () => {
+  expect(alerts(healthy)).toEqual([]);
+});
+
+test("a run without an outcome is a stuck-run alert that names the run and what to check", () => {
+  const found = alerts({ ...healthy, stuck: [run(7, 12, "dispatched", null)] });
+  expect(found).toEqual([
+    {
+      code: "stuck-run",
+      runId: 7,
+      message:
+        "Run 7 (triggered 2026-11-28 11:48:00 UTC) has had no outcome for 12 min 0 s: reminder-eval-reconcile should settle it within 2 minutes; " +
+        "check it is active (reminder-cron status lists it) and that pg_net's worker is up (select net.check_worker_is_up();).",
+    },
+  ]);
+});
+
+test.each([
+  [30, []],
+  [30.5, ["long-run"]],
+  [95, ["long-run"]],
+])("a run that took %d minutes raises %j", (minutes, expected) => {
+  expect(codes({ recent: [run(3, 200, "succeeded", minutes)] })).toEqual(expected);
+});
+
+test("a long run says how long, and where to look", () => {
+  const [alert] = alerts({ ...healthy, recent: [run(3, 200, "succeeded", 45)] });
+  expect(alert.message).toBe(
+    "Run 3 (triggered 2026-11-28 08:40:00 UTC) took 45 min 0 s, over the 30-minute limit: check the reminder function's log for that run, and whether another run overlapped it (reminder-cron logs).",
+  );
+});
+
+test.each([
+  ["25 h 59 min ago", ago(26 * 60 - 1), []],
+  ["26 h 1 min ago", ago(26 * 60 + 1), ["no-success"]],
+  ["never", null, ["no-success"]],
+])("a last success %s raises %j", (_, lastSuccessAt, expected) => {
+  expect(codes({ lastSuccessAt })).toEqual(expected);
+});
+
+test("no success says when the last one was, or never", () => {
+  expect(alerts({ ...healthy, lastSuccessAt: null })[0].message).toBe(
+    "No successful run in the last 26 hours (last success: never): read reminder-cron logs --since 48h for the failures, fix their cause, then reminder-cron run-now.",
+  );
+});
+
+test("a job that is not registered is an alert that says how to restore it", () => {
+  expect(alerts({ ...healthy, jobExists: false })[0]).toEqual({
+    code: "job-missing",
+    message:
+      "Job daily-reminder-eval is not registered in cron.job, so nothing runs: restore it by applying the migrations again (supabase db reset locally, or pulumi up).",
+  });
+});
+
+test("alerts add up: each condition is reported", () => {
+  expect(codes({ jobExists: false, stuck: [run(9, 40, "dispatched", null)], recent: [run(8, 100, "failed", 31)], lastSuccessAt: null })).toEqual([
+    "job-missing",
+    "stuck-run",
+    "long-run",
+    "no-success",
+  ]);
+});
