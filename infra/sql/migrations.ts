@@ -5,6 +5,7 @@
  */
 import { renderOperationsMigration } from "./operations-migration";
 import { renderReminderCronMigration } from "./reminder-cron-migration";
+import { renderReminderDataMigration } from "./reminder-data-migration";
 
 export interface Migration {
   /** 14 digits, as the Supabase CLI names migrations. Fixed, so generation is deterministic. */
@@ -14,6 +15,7 @@ export interface Migration {
 }
 
 export const migrations: Migration[] = [
+  { version: "20261128050000", name: "reminder_data", render: renderReminderDataMigration },
   { version: "20261128060000", name: "register_reminder_cron", render: renderReminderCronMigration },
   { version: "20261128070000", name: "reminder_cron_operations", render: renderOperationsMigration },
 ];

@@ -1,0 +1,478 @@
+/**
+ * The ReminderSchedulerService's data and SQL: assignments, activities, notifications, the run record that
+ * doubles as the run lease, the trigger that keeps last_contact_date, the audited admin correction, and the
+ * three functions the Edge Function calls. Rendered into supabase/migrations/20261128050000_reminder_data.sql;
+ * every statement is safe to run again.
+ */
+import {
+  assignmentStatuses,
+  contactDateSlackDays,
+  correctionFunction,
+  followUpKind,
+  registrationPaths,
+  reminderTables,
+  runFunctions,
+  runLeaseMinutes,
+} from "./reminder-data-names";
+
+const lit = (value: string) => `'${value.replace(/'/g, "''")}'`;
+const list = (values: readonly string[]) => values.map(lit).join(", ");
+
+function header(): string {
+  return `-- The data the ReminderSchedulerService Edge Function reads and writes, and the SQL it runs.
+--
+-- Tables (created where the app schema lacks them):
+--   ${reminderTables.assignments}                     a peer mentor's assignment: status, last_contact_date, follow-up interval
+--   ${reminderTables.activities}                      contacts logged, with the path they were registered by
+--   ${reminderTables.notifications}                   reminders; the unique dedupe_key makes each one exist once
+--   ${reminderTables.runs}                   one row per run: its lease while running, then its summary
+--   ${reminderTables.corrections}  the audit of every manual change of last_contact_date
+--
+-- last_contact_date is written only by the database: the activities triggers (every registration path:
+-- ${registrationPaths.join(", ")}) and the audited correction function. service_role cannot update it directly.
+--
+-- The Edge Function's contract (it connects as postgres, through SUPABASE_DB_URL):
+--   select * from ${runFunctions.begin.name}(job_name, cron_run_id, triggered_at);
+--       takes the run lease and returns outcome 'running', or records a 'skipped' run and names the holder
+--   select * from ${runFunctions.evaluate.name}(run_id);
+--       one set-based pass: a '${followUpKind}' notification per due assignment, then the run summary
+--   select ${runFunctions.fail.name}(run_id, error_message);
+--       records a failed run and releases its lease
+--
+-- Admin correction (service_role only; writes an audit row):
+--   select ${correctionFunction.name}(assignment_id => '<uuid>', last_contact_date => '2026-11-20',
+--                                          reason => 'ticket 123: contact logged on the wrong assignment',
+--                                          corrected_by => 'ops@example.org');
+--
+-- RUNBOOK (as postgres)
+--   Runs of the last week:   select id, status, as_of, evaluated, created, skipped, duration_ms, error_message
+--                              from ${reminderTables.runs} where started_at > now() - interval '7 days' order by id desc;
+--   Free a stuck lease:      select ${runFunctions.fail.name}(<id of the running run>, 'freed by on-call: <why>');
+--   Undo a day's reminders:  delete from ${reminderTables.notifications} where run_id = <run id> and dispatched_at is null;`;
+}
+
+const assignments = () => `
+create table if not exists public.assignments (
+  id                      uuid        primary key default gen_random_uuid(),
+  peer_mentor_id          uuid        not null,
+  contact_id              uuid        not null,
+  status                  text        not null default 'active',
+  follow_up_interval_days integer     not null default 14,
+  assigned_on             date        not null default current_date,
+  last_contact_date       date,
+  -- Stored, so the evaluation reads one indexed column instead of computing a date per row.
+  follow_up_due_on        date        generated always as (coalesce(last_contact_date, assigned_on) + follow_up_interval_days) stored,
+  created_at              timestamptz not null default now(),
+  constraint assignments_status_check check (status in (${list(assignmentStatuses)})),
+  constraint assignments_follow_up_interval_days_check check (follow_up_interval_days between 1 and 365)
+);
+
+comment on table  public.assignments is 'A peer mentor''s assignment to a contact; an active one whose follow-up is due gets a reminder.';
+comment on column public.assignments.last_contact_date is
+  'Kept by the database: the latest activity of any registration path, or an audited correction. Never updated directly.';
+comment on column public.assignments.follow_up_due_on is
+  'The day a follow-up is due: last contact (or the assignment day when there was none) plus the interval.';
+
+create index if not exists assignments_follow_up_due_idx on public.assignments (follow_up_due_on) where status = 'active';
+create index if not exists assignments_peer_mentor_idx   on public.assignments (peer_mentor_id);`;
+
+const activities = () => `
+create table if not exists public.activities (
+  id                uuid        primary key default gen_random_uuid(),
+  assignment_id     uuid        not null references public.assignments (id) on delete cascade,
+  registered_by     uuid        not null,
+  registration_path text        not null,
+  occurred_on       date        not null default current_date,
+  created_at        timestamptz not null default now(),
+  constraint activities_registration_path_check check (registration_path in (${list(registrationPaths)}))
+);
+
+comment on table  public.activities is 'A contact between a peer mentor and the assignment''s contact, however it was registered.';
+comment on column public.activities.registration_path is
+  'direct: the mentor; proxy: someone on the mentor''s behalf; bulk: many in one statement; coordinator_proxy: a coordinator on the mentor''s behalf.';
+
+create index if not exists activities_assignment_idx on public.activities (assignment_id, occurred_on desc);`;
+
+const contactTrigger = () => `
+-- Statement-level, over the transition table: a bulk registration of thousands of activities is one
+-- grouped update, not one update per row. SECURITY DEFINER, because the roles that register activities
+-- may not update last_contact_date themselves.
+create or replace function public.keep_last_contact_date()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  early record;
+begin
+  select c.assignment_id, c.occurred_on into early
+    from changed c
+   where c.occurred_on > current_date + ${contactDateSlackDays}
+   limit 1;
+  if found then
+    -- A contact dated ahead would silence the assignment's reminders until that day.
+    raise exception 'activity for assignment % is dated %, which is in the future', early.assignment_id, early.occurred_on
+      using errcode = 'check_violation',
+            hint    = 'Set occurred_on to the day the contact happened (today at the latest).';
+  end if;
+
+  update public.assignments a
+     set last_contact_date = latest.occurred_on
+    from (select c.assignment_id, max(c.occurred_on) as occurred_on
+            from changed c
+           group by c.assignment_id) latest
+   where a.id = latest.assignment_id
+     and (a.last_contact_date is null or a.last_contact_date < latest.occurred_on);
+  return null;
+end
+$$;
+
+comment on function public.keep_last_contact_date() is
+  'Moves assignments.last_contact_date forward to the latest activity inserted or updated, whatever its registration path.';
+
+-- One trigger per event, because a trigger with a transition table may name only one event.
+create or replace trigger activities_keep_last_contact_date_on_insert
+  after insert on public.activities
+  referencing new table as changed
+  for each statement execute function public.keep_last_contact_date();
+
+create or replace trigger activities_keep_last_contact_date_on_update
+  after update on public.activities
+  referencing new table as changed
+  for each statement execute function public.keep_last_contact_date();`;
+
+const corrections = () => `
+create table if not exists public.assignment_contact_corrections (
+  id                         bigint      generated always as identity primary key,
+  -- No foreign key: the audit outlives the assignment it is about.
+  assignment_id              uuid        not null,
+  previous_last_contact_date date,
+  new_last_contact_date      date,
+  reason                     text        not null,
+  corrected_by               text        not null,
+  -- The role the caller acted as (service_role through the API), which corrected_by cannot vouch for.
+  via_role                   text        not null,
+  corrected_at               timestamptz not null default now()
+);
+
+comment on table public.assignment_contact_corrections is 'Audit of every manual correction of assignments.last_contact_date.';
+
+create index if not exists assignment_contact_corrections_assignment_idx
+  on public.assignment_contact_corrections (assignment_id, corrected_at desc);
+
+create or replace function public.correct_last_contact_date(
+  assignment_id     uuid,
+  last_contact_date date,
+  reason            text,
+  corrected_by      text
+)
+returns bigint
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  previous date;
+  audit_id bigint;
+begin
+  if coalesce(trim(correct_last_contact_date.reason), '') = '' then
+    raise exception 'a correction of last_contact_date needs a reason'
+      using errcode = 'invalid_parameter_value',
+            hint    = 'Pass reason => ''<why the date was wrong, e.g. a ticket number>''.';
+  end if;
+  if coalesce(trim(correct_last_contact_date.corrected_by), '') = '' then
+    raise exception 'a correction of last_contact_date needs corrected_by'
+      using errcode = 'invalid_parameter_value',
+            hint    = 'Pass corrected_by => ''<who asked for it, e.g. an e-mail address>''.';
+  end if;
+  if correct_last_contact_date.last_contact_date > current_date + ${contactDateSlackDays} then
+    raise exception 'last_contact_date % is in the future', correct_last_contact_date.last_contact_date
+      using errcode = 'invalid_parameter_value',
+            hint    = 'Pass the day of the last real contact (today at the latest), or null for none.';
+  end if;
+
+  select a.last_contact_date into previous
+    from public.assignments a
+   where a.id = correct_last_contact_date.assignment_id
+     for update;
+  if not found then
+    raise exception 'assignment % does not exist', correct_last_contact_date.assignment_id
+      using errcode = 'no_data_found',
+            hint    = 'Look the id up: select id, last_contact_date from public.assignments where peer_mentor_id = ''<mentor uuid>'';';
+  end if;
+
+  update public.assignments a
+     set last_contact_date = correct_last_contact_date.last_contact_date
+   where a.id = correct_last_contact_date.assignment_id;
+
+  insert into public.assignment_contact_corrections
+         (assignment_id, previous_last_contact_date, new_last_contact_date, reason, corrected_by, via_role)
+  values (correct_last_contact_date.assignment_id, previous, correct_last_contact_date.last_contact_date,
+          trim(correct_last_contact_date.reason), trim(correct_last_contact_date.corrected_by),
+          -- SECURITY DEFINER changes current_user, not the role the session set; 'none' means it set none.
+          coalesce(nullif(current_setting('role'), 'none'), session_user))
+  returning id into audit_id;
+  return audit_id;
+end
+$$;
+
+comment on function public.correct_last_contact_date(uuid, date, text, text) is
+  'Admin only (service_role): sets an assignment''s last_contact_date, e.g. when an activity was logged on the wrong one, and writes an audit row. Returns the audit row id.';`;
+
+const runs = () => `
+create table if not exists public.reminder_runs (
+  id               bigint      generated always as identity primary key,
+  job_name         text        not null,
+  -- public.cron_execution_log.id when the cron job triggered the run; null for a manual invoke.
+  cron_run_id      bigint,
+  triggered_at     timestamptz not null,
+  as_of            date        not null,
+  status           text        not null,
+  started_at       timestamptz not null default clock_timestamp(),
+  lease_expires_at timestamptz,
+  finished_at      timestamptz,
+  evaluated        integer,
+  created          integer,
+  skipped          integer,
+  duration_ms      integer,
+  error_message    text,
+  constraint reminder_runs_status_check check (status in ('running', 'succeeded', 'failed', 'skipped')),
+  constraint reminder_runs_lease_check check ((status = 'running') = (lease_expires_at is not null))
+);
+
+comment on table  public.reminder_runs is 'One row per reminder run: the lease while it runs, then its summary. Skipped rows are runs refused because another held the lease.';
+comment on column public.reminder_runs.as_of is 'The UTC day the run evaluated: assignments due on or before it get a reminder.';
+comment on column public.reminder_runs.evaluated is 'Active assignments due as of as_of.';
+comment on column public.reminder_runs.created is 'Notifications this run created.';
+comment on column public.reminder_runs.skipped is 'Due assignments already reminded for this follow-up (by an earlier run): no second notification.';
+comment on column public.reminder_runs.duration_ms is 'From taking the lease to recording the outcome.';
+
+-- The lease: at most one running run, enforced by the index, so two concurrent starts cannot both win.
+create unique index if not exists reminder_runs_one_running_idx on public.reminder_runs ((true)) where status = 'running';
+create index if not exists reminder_runs_started_at_idx on public.reminder_runs (started_at desc);`;
+
+const notifications = () => `
+create table if not exists public.notifications (
+  id            bigint      generated always as identity primary key,
+  recipient_id  uuid        not null,
+  assignment_id uuid        references public.assignments (id) on delete cascade,
+  kind          text        not null,
+  dedupe_key    text        not null,
+  run_id        bigint      references public.reminder_runs (id) on delete set null,
+  payload       jsonb       not null default '{}'::jsonb,
+  created_at    timestamptz not null default now(),
+  dispatched_at timestamptz,
+  constraint notifications_dedupe_key_key unique (dedupe_key)
+);
+
+comment on table  public.notifications is 'Reminders and other notices to app users; the ReminderDispatchService sends those not yet dispatched.';
+comment on column public.notifications.dedupe_key is
+  'Unique. For a follow-up reminder: ''${followUpKind}:<assignment id>:<due day>'', so one reminder per due follow-up however often the run fires.';
+
+create index if not exists notifications_recipient_idx  on public.notifications (recipient_id, created_at desc);
+create index if not exists notifications_assignment_idx on public.notifications (assignment_id);
+create index if not exists notifications_pending_idx    on public.notifications (created_at) where dispatched_at is null;`;
+
+const beginRun = () => `
+create or replace function public.begin_reminder_run(
+  job_name     text        default 'manual',
+  cron_run_id  bigint      default null,
+  triggered_at timestamptz default null
+)
+returns table (run_id bigint, outcome text, as_of date, holder_run_id bigint, holder_started_at timestamptz)
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  moment timestamptz := coalesce(begin_reminder_run.triggered_at, now());
+  holder record;
+begin
+  -- A run that died before finishing keeps its lease until it expires. Take an expired one over, unless its
+  -- evaluation is still in flight: that keeps its row locked, and skip locked leaves it alone.
+  update public.reminder_runs r
+     set status           = 'failed',
+         finished_at      = clock_timestamp(),
+         lease_expires_at = null,
+         error_message    = format('its lease expired at %s before it finished; a later run took the lease over', r.lease_expires_at)
+   where r.id in (select s.id
+                    from public.reminder_runs s
+                   where s.status = 'running'
+                     and s.lease_expires_at < clock_timestamp()
+                     for update skip locked);
+
+  begin
+    insert into public.reminder_runs as r (job_name, cron_run_id, triggered_at, as_of, status, lease_expires_at)
+    values (begin_reminder_run.job_name, begin_reminder_run.cron_run_id, moment, (moment at time zone 'UTC')::date,
+            'running', clock_timestamp() + interval '${runLeaseMinutes} minutes')
+    returning r.id, r.as_of into run_id, as_of;
+    outcome := 'running';
+    return next;
+    return;
+  exception when unique_violation then
+    -- Another run holds the lease: this one is recorded as skipped, below.
+  end;
+
+  select r.id, r.started_at into holder
+    from public.reminder_runs r
+   where r.status = 'running';
+  insert into public.reminder_runs as r (job_name, cron_run_id, triggered_at, as_of, status, finished_at, duration_ms, error_message)
+  values (begin_reminder_run.job_name, begin_reminder_run.cron_run_id, moment, (moment at time zone 'UTC')::date,
+          'skipped', clock_timestamp(), 0,
+          format('run %s has held the lease since %s; a second run at the same time could only duplicate its work', holder.id, holder.started_at))
+  returning r.id, r.as_of into run_id, as_of;
+  outcome := 'skipped';
+  holder_run_id := holder.id;
+  holder_started_at := holder.started_at;
+  return next;
+end
+$$;
+
+comment on function public.begin_reminder_run(text, bigint, timestamptz) is
+  'Takes the reminder run lease (outcome running) or, while another run holds it, records a skipped run (outcome skipped, naming the holder). as_of is the UTC day of triggered_at (default now()).';`;
+
+const evaluateRun = () => `
+create or replace function public.evaluate_reminder_run(run_id bigint)
+returns table (status text, as_of date, evaluated integer, created integer, skipped integer, duration_ms integer)
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  run       record;
+  due_count integer;
+  new_count integer;
+begin
+  -- The row lock is what keeps this lease from being taken over for as long as the evaluation runs.
+  select r.id, r.status, r.as_of, r.started_at into run
+    from public.reminder_runs r
+   where r.id = evaluate_reminder_run.run_id
+     for update;
+  if not found then
+    raise exception 'reminder run % does not exist', evaluate_reminder_run.run_id
+      using hint = 'Start a run with select * from public.begin_reminder_run(); and evaluate the run_id it returns.';
+  end if;
+  if run.status <> 'running' then
+    raise exception 'reminder run % is %, so it no longer holds the lease and may not create reminders', run.id, run.status
+      using hint = 'Start a new run with select * from public.begin_reminder_run();';
+  end if;
+
+  -- One statement for the whole run. on conflict do nothing on the unique dedupe key is what makes a second
+  -- run (the same day, or a double trigger) create nothing; the day is formatted explicitly so DateStyle
+  -- cannot change a key.
+  with due as materialized (
+    select a.id, a.peer_mentor_id, a.follow_up_due_on, a.last_contact_date
+      from public.assignments a
+     where a.status = 'active'
+       and a.follow_up_due_on <= run.as_of
+  ),
+  made as (
+    insert into public.notifications (recipient_id, assignment_id, kind, dedupe_key, run_id, payload)
+    select d.peer_mentor_id,
+           d.id,
+           ${lit(followUpKind)},
+           ${lit(followUpKind + ":")} || d.id::text || ':' || to_char(d.follow_up_due_on, 'YYYY-MM-DD'),
+           run.id,
+           jsonb_build_object('due_on', d.follow_up_due_on, 'last_contact_date', d.last_contact_date)
+      from due d
+        on conflict (dedupe_key) do nothing
+    returning 1
+  )
+  select (select count(*) from due), (select count(*) from made)
+    into due_count, new_count;
+
+  return query
+  update public.reminder_runs r
+     set status           = 'succeeded',
+         finished_at      = clock_timestamp(),
+         lease_expires_at = null,
+         evaluated        = due_count,
+         created          = new_count,
+         skipped          = due_count - new_count,
+         duration_ms      = (extract(epoch from clock_timestamp() - r.started_at) * 1000)::integer
+   where r.id = run.id
+  returning r.status, r.as_of, r.evaluated, r.created, r.skipped, r.duration_ms;
+end
+$$;
+
+comment on function public.evaluate_reminder_run(bigint) is
+  'Creates one ${followUpKind} notification per active assignment due as of the run''s day, none twice, and records the run''s summary. The run must hold the lease (begin_reminder_run).';`;
+
+const failRun = () => `
+create or replace function public.fail_reminder_run(run_id bigint, error_message text)
+returns void
+language sql
+volatile
+security definer
+set search_path = ''
+as $$
+  update public.reminder_runs r
+     set status           = 'failed',
+         finished_at      = clock_timestamp(),
+         lease_expires_at = null,
+         duration_ms      = (extract(epoch from clock_timestamp() - r.started_at) * 1000)::integer,
+         error_message    = left(fail_reminder_run.error_message, 2000)
+   where r.id = fail_reminder_run.run_id
+     and r.status = 'running';
+$$;
+
+comment on function public.fail_reminder_run(bigint, text) is
+  'Records a running reminder run as failed, with the reason, and releases its lease. Does nothing to a run that is not running.';`;
+
+const grants = () => `
+-- Supabase's default privileges gave every object above to anon, authenticated and service_role: take it all
+-- back, then grant exactly what each role needs. RLS is on with no policy: the app adds its own per-user ones.
+revoke all on table public.assignments, public.activities, public.notifications, public.reminder_runs,
+                    public.assignment_contact_corrections
+  from public, anon, authenticated, service_role;
+revoke all on sequence public.notifications_id_seq, public.reminder_runs_id_seq, public.assignment_contact_corrections_id_seq
+  from public, anon, authenticated, service_role;
+revoke all on function public.keep_last_contact_date(),
+                       public.correct_last_contact_date(uuid, date, text, text),
+                       public.begin_reminder_run(text, bigint, timestamptz),
+                       public.evaluate_reminder_run(bigint),
+                       public.fail_reminder_run(bigint, text)
+  from public, anon, authenticated, service_role;
+
+alter table public.assignments                    enable row level security;
+alter table public.activities                     enable row level security;
+alter table public.notifications                  enable row level security;
+alter table public.reminder_runs                  enable row level security;
+alter table public.assignment_contact_corrections enable row level security;
+
+-- The app's backend (service_role) manages assignments but cannot write last_contact_date: only activities
+-- and the audited correction move it.
+grant select, insert, delete on table public.assignments to service_role;
+grant update (peer_mentor_id, contact_id, status, follow_up_interval_days, assigned_on) on table public.assignments to service_role;
+grant select, insert, update on table public.activities to service_role;
+-- The ReminderDispatchService reads notifications and marks them sent; only the run creates them.
+grant select on table public.notifications to service_role;
+grant update (dispatched_at) on table public.notifications to service_role;
+grant select on table public.reminder_runs, public.assignment_contact_corrections to service_role;
+
+grant execute on function public.correct_last_contact_date(uuid, date, text, text) to service_role;
+-- The Edge Function connects as postgres (SUPABASE_DB_URL), the owner; stated so the matrix reads complete.
+grant execute on function public.begin_reminder_run(text, bigint, timestamptz),
+                          public.evaluate_reminder_run(bigint),
+                          public.fail_reminder_run(bigint, text)
+  to postgres;`;
+
+export function renderReminderDataMigration(): string {
+  return [
+    header(),
+    assignments(),
+    activities(),
+    contactTrigger(),
+    corrections(),
+    runs(),
+    notifications(),
+    beginRun(),
+    evaluateRun(),
+    failRun(),
+    grants(),
+  ].join("\n");
+}
