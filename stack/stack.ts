@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { Client } from "pg";
 import { bootstrapExternal, bootstrapLocal, StandIn } from "./bootstrap";
+import { secretsFile, startFunctions } from "./edge-functions";
 import { freePort, initCluster, isRunning, portIsFree, startCluster, stopCluster } from "./cluster";
 import { ensureToolchain, pgCronDefaultVersion } from "./install";
 import { applyMigrations } from "./migrate";
@@ -23,6 +24,8 @@ export interface StackState {
   postgresUrl: string;
   standIns: StandIn[];
   processes: Record<string, number>;
+  /** Where supabase/functions/* are served: `<functionsUrl>/<name>`. See functionEndpoint() in edge-functions.ts. */
+  functionsUrl?: string;
 }
 
 export function readState(): StackState | undefined {
@@ -61,6 +64,7 @@ async function startHelpers(state: StackState): Promise<void> {
       await client.end();
     }
   }
+  await startFunctions(state);
 }
 
 function requestedPort(): number | undefined {
@@ -88,6 +92,7 @@ export async function startStack(options: { log?: (line: string) => void } = {})
       postgresUrl: databaseUrl,
       standIns: await bootstrapExternal(databaseUrl),
       processes: previous?.external ? previous.processes : {},
+      functionsUrl: previous?.functionsUrl,
     };
     await startHelpers(state);
     writeState(state);
@@ -123,6 +128,7 @@ export async function startStack(options: { log?: (line: string) => void } = {})
     postgresUrl: localUrl("postgres", port),
     standIns: previous?.standIns ?? [],
     processes: {},
+    functionsUrl: previous?.functionsUrl,
   };
   try {
     if (fresh) {
@@ -159,4 +165,5 @@ export async function resetStack(): Promise<void> {
   await stopStack();
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(stateFile, { force: true });
+  rmSync(secretsFile, { force: true });
 }

@@ -1,0 +1,155 @@
+/**
+ * The local stack's Edge Functions: supabase/functions/* served under Deno at
+ * http://127.0.0.1:<port>/functions/v1/<name>, with the environment Supabase gives a function
+ * (SUPABASE_URL, SUPABASE_DB_URL, SUPABASE_SERVICE_ROLE_KEY) and the reminder function's shared secret.
+ *
+ * The credentials are random per local stack, written once to <local dir>/functions-secrets.json (mode 0600,
+ * ignored by git, removed by `db:reset`), and never printed. Code that calls a function gets its URL and
+ * credential from functionEndpoint(state).
+ *
+ * Invoke a function by hand: npx tsx stack/edge-functions.ts invoke [name] [JSON body]
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { freePort, portIsFree } from "./cluster";
+import { localDir, logDir, repoRoot } from "./paths";
+import { isAlive, startTsProcess, stopProcess } from "./processes";
+import type { StackState } from "./stack";
+
+export const functionsDir = join(repoRoot, "supabase", "functions");
+export const secretsFile = join(localDir, "functions-secrets.json");
+/** One npm cache for every local stack of this checkout, so a fresh stack does not download again. */
+export const denoDir = process.env.DENO_DIR ?? join(repoRoot, ".local", "deno-cache");
+export const denoBin = join(repoRoot, "node_modules", ".bin", "deno");
+export const reminderFunctionName = "reminder-scheduler";
+
+/** The first start downloads the functions' npm packages into the Deno cache; later starts take ~0.2 s. */
+const startTimeoutMs = 90000;
+const logFile = join(logDir, "functions.log");
+
+export interface FunctionSecrets {
+  /** What SUPABASE_SERVICE_ROLE_KEY is locally; a random value (nothing checks it as a JWT). */
+  serviceRoleKey: string;
+  /** REMINDER_SHARED_SECRET. */
+  sharedSecret: string;
+}
+
+export interface FunctionEndpoint {
+  /** The function's URL: what Vault's reminder_function_url holds. */
+  url: string;
+  /** The SUPABASE_URL to give @supabase/supabase-js createClient, whose functions.invoke(name) reaches `url`. */
+  supabaseUrl: string;
+  /** The service role key: send it as `Authorization: Bearer <credential>`; Vault's reminder_service_role_key. */
+  credential: string;
+  /** The shared secret, also accepted as `x-reminder-secret: <sharedSecret>` or as a Bearer token. */
+  sharedSecret: string;
+}
+
+/** The stack's function credentials, created on first use. */
+export function functionSecrets(): FunctionSecrets {
+  if (!existsSync(secretsFile)) {
+    mkdirSync(localDir, { recursive: true });
+    const fresh: FunctionSecrets = {
+      serviceRoleKey: `local-service-role-${randomBytes(32).toString("hex")}`,
+      sharedSecret: randomBytes(32).toString("hex"),
+    };
+    try {
+      // wx: two starts racing here keep the first file, and both read it below.
+      writeFileSync(secretsFile, JSON.stringify(fresh, null, 2) + "\n", { mode: 0o600, flag: "wx" });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+  }
+  return JSON.parse(readFileSync(secretsFile, "utf8")) as FunctionSecrets;
+}
+
+/** The URL and credential of a function the local stack serves. */
+export function functionEndpoint(state: StackState, name: string = reminderFunctionName): FunctionEndpoint {
+  if (!state.functionsUrl) {
+    throw new Error("This local stack serves no Edge Functions (its state has no functionsUrl): start it with `npm run db:start`.");
+  }
+  const secrets = functionSecrets();
+  return {
+    url: `${state.functionsUrl}/${name}`,
+    supabaseUrl: new URL(state.functionsUrl).origin,
+    credential: secrets.serviceRoleKey,
+    sharedSecret: secrets.sharedSecret,
+  };
+}
+
+/** The environment a Supabase project gives its functions, pointed at the local stack. */
+function functionsEnv(state: StackState, supabaseUrl: string): NodeJS.ProcessEnv {
+  const secrets = functionSecrets();
+  return {
+    SUPABASE_URL: supabaseUrl,
+    SUPABASE_DB_URL: state.postgresUrl,
+    SUPABASE_SERVICE_ROLE_KEY: secrets.serviceRoleKey,
+    REMINDER_SHARED_SECRET: secrets.sharedSecret,
+    DENO_DIR: denoDir,
+    NO_COLOR: "1",
+  };
+}
+
+function logTail(): string {
+  if (!existsSync(logFile)) return "";
+  return readFileSync(logFile, "utf8").trim().split("\n").slice(-3).join(" | ");
+}
+
+async function waitUntilServing(supabaseUrl: string, pid: number): Promise<void> {
+  const deadline = Date.now() + startTimeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) {
+      throw new Error(`The Edge Functions server exited while starting (${logTail()}). The full log is ${logFile}.`);
+    }
+    const answer = await fetch(`${supabaseUrl}/_internal/health`).catch(() => undefined);
+    if (answer?.ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await stopProcess(pid);
+  throw new Error(`The Edge Functions server did not answer within ${startTimeoutMs / 1000} s (${logTail()}). The full log is ${logFile}.`);
+}
+
+/**
+ * Starts the functions server unless it already runs, on the port it had before when that is free (so a
+ * URL stored in Vault stays valid across a restart). Records its pid and functionsUrl in `state`.
+ */
+export async function startFunctions(state: StackState): Promise<void> {
+  if (state.functionsUrl && state.processes.functions && isAlive(state.processes.functions)) return;
+  const previousPort = state.functionsUrl ? Number(new URL(state.functionsUrl).port) : undefined;
+  const port = previousPort && (await portIsFree(previousPort)) ? previousPort : await freePort();
+  const supabaseUrl = `http://127.0.0.1:${port}`;
+  const pid = startTsProcess("functions", "stack/functions-server.ts", [String(port)], functionsEnv(state, supabaseUrl));
+  state.processes.functions = pid;
+  state.functionsUrl = `${supabaseUrl}/functions/v1`;
+  await waitUntilServing(supabaseUrl, pid);
+}
+
+async function invoke(name: string, body: string): Promise<number> {
+  const { readState } = await import("./stack");
+  const state = readState();
+  if (!state) throw new Error("The local stack is not running: start it with `npm run db:start`.");
+  const endpoint = functionEndpoint(state, name);
+  const answer = await fetch(endpoint.url, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${endpoint.credential}`, "Content-Type": "application/json" },
+    body,
+  });
+  process.stdout.write(`${answer.status} ${await answer.text()}\n`);
+  return answer.ok ? 0 : 1;
+}
+
+if (require.main === module) {
+  const [command, name = reminderFunctionName, body = "{}"] = process.argv.slice(2);
+  if (command !== "invoke") {
+    process.stderr.write("usage: npx tsx stack/edge-functions.ts invoke [function name] [JSON body]\n");
+    process.exit(2);
+  }
+  invoke(name, body).then(
+    (code) => process.exit(code),
+    (error) => {
+      process.stderr.write(`edge functions: ${(error as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}

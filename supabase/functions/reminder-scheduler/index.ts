@@ -1,0 +1,160 @@
+/**
+ * ReminderSchedulerService: one reminder run per POST. pg_cron's daily job calls it through pg_net (see
+ * supabase/migrations/*_register_reminder_cron.sql); an operator may call it with supabase-js or curl.
+ *
+ *   401  missing or wrong credential          405  anything but POST          400  a body it cannot use
+ *   409  another run holds the lease: this one is recorded in public.reminder_runs as skipped
+ *   200  the run finished: {run_id, status, as_of, evaluated, created, skipped, duration_ms}
+ *   202  the run takes longer than REMINDER_ANSWER_WITHIN_MS: it continues, and public.reminder_runs
+ *        records its outcome (pg_net gives the call 5 s, so the answer never waits for a large run)
+ *   500  the run failed: it is recorded as failed, its lease released, and the next trigger tries again
+ *
+ * Credential: `Authorization: Bearer <SUPABASE_SERVICE_ROLE_KEY or REMINDER_SHARED_SECRET>`, or
+ * `x-reminder-secret: <REMINDER_SHARED_SECRET>`.
+ */
+import { isAccepted, presentedCredentials } from "../_shared/credentials.ts";
+import { optionalIntegerEnv, requireEnv } from "../_shared/env.ts";
+import { json, jsonError } from "../_shared/http.ts";
+import { parseRunRequest } from "./request.ts";
+import { beginRun, connect, evaluateRun, failRun } from "./run.ts";
+
+// The environment first: without its database or its credentials the function must not serve at all.
+const env = requireEnv(
+  (name) => Deno.env.get(name),
+  ["SUPABASE_DB_URL", "SUPABASE_SERVICE_ROLE_KEY", "REMINDER_SHARED_SECRET"],
+  "Supabase sets SUPABASE_DB_URL and SUPABASE_SERVICE_ROLE_KEY for every function; set the shared secret with " +
+    "`supabase secrets set REMINDER_SHARED_SECRET=$(openssl rand -hex 32)`. The local stack sets all three.",
+);
+const minimumSecretLength = 32;
+if (env.REMINDER_SHARED_SECRET.length < minimumSecretLength) {
+  throw new Error(
+    `REMINDER_SHARED_SECRET is shorter than ${minimumSecretLength} characters, short enough to guess; ` +
+      "set a random one with `supabase secrets set REMINDER_SHARED_SECRET=$(openssl rand -hex 32)`.",
+  );
+}
+/** Below pg_net's 5000 ms timeout with room for the network, so the trigger always gets an answer. */
+const answerWithinMs = optionalIntegerEnv((name) => Deno.env.get(name), "REMINDER_ANSWER_WITHIN_MS", 4000, 100, 4500);
+
+const secretHeader = "x-reminder-secret";
+const accepted = [env.SUPABASE_SERVICE_ROLE_KEY, env.REMINDER_SHARED_SECRET];
+const databasePassword = (() => {
+  try {
+    return decodeURIComponent(new URL(env.SUPABASE_DB_URL).password);
+  } catch {
+    return "";
+  }
+})();
+const sql = connect(env.SUPABASE_DB_URL);
+
+/** An error's text for answers and logs, with any credential a driver might have quoted taken out. */
+function safeMessage(error: unknown): string {
+  let text = error instanceof Error ? error.message : String(error);
+  for (const secret of [...accepted, databasePassword]) if (secret) text = text.split(secret).join("[redacted]");
+  return text;
+}
+
+function log(event: string, fields: object): void {
+  console.log(JSON.stringify({ function: "reminder-scheduler", event, ...fields }));
+}
+
+/** Evaluates a started run; never rejects, so it can finish after a 202 has been sent. */
+async function evaluate(runId: number): Promise<Response> {
+  try {
+    const summary = await evaluateRun(sql, runId);
+    log("run_succeeded", summary);
+    return json(200, summary);
+  } catch (error) {
+    const message = safeMessage(error);
+    await failRun(sql, runId, `the evaluation failed: ${message}`).catch((failure) =>
+      log("run_not_recorded", { run_id: runId, error: safeMessage(failure) }),
+    );
+    log("run_failed", { run_id: runId, error: message });
+    return jsonError(
+      500,
+      `The reminder evaluation failed (${message}). Run ${runId} is recorded as failed in public.reminder_runs and its lease is released; the next trigger tries again.`,
+      { run_id: runId, status: "failed" },
+    );
+  }
+}
+
+/** The evaluation's answer if it comes within the budget; else undefined, and the run keeps going. */
+async function answerInTime(evaluation: Promise<Response>): Promise<Response | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const budget = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), answerWithinMs)));
+  try {
+    return await Promise.race([evaluation, budget]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Supabase's runtime ends a worker once it has answered unless it is told of work still running. */
+function keepAlive(work: Promise<unknown>): void {
+  (globalThis as { EdgeRuntime?: { waitUntil(promise: Promise<unknown>): void } }).EdgeRuntime?.waitUntil(work);
+}
+
+async function handle(request: Request): Promise<Response> {
+  if (!(await isAccepted(presentedCredentials(request.headers, secretHeader), accepted))) {
+    return jsonError(
+      401,
+      `Missing or wrong credential. Send "Authorization: Bearer <service role key or REMINDER_SHARED_SECRET>" or "${secretHeader}: <REMINDER_SHARED_SECRET>".`,
+      {},
+      { "WWW-Authenticate": 'Bearer realm="reminder-scheduler"' },
+    );
+  }
+  if (request.method !== "POST") {
+    return jsonError(405, `${request.method} is not allowed: start a reminder run with POST.`, {}, { Allow: "POST" });
+  }
+  const parsed = parseRunRequest(await request.text());
+  if (!parsed.ok) return jsonError(400, parsed.error);
+
+  let started;
+  try {
+    started = await beginRun(sql, parsed.request);
+  } catch (error) {
+    const message = safeMessage(error);
+    log("run_not_started", { error: message });
+    return jsonError(500, `The reminder run could not start (${message}). Nothing was evaluated; the next trigger tries again.`, { status: "failed" });
+  }
+
+  if (started.outcome === "skipped") {
+    log("run_skipped", { run_id: started.runId, active_run_id: started.holderRunId });
+    return jsonError(
+      409,
+      `Run ${started.holderRunId} has been running since ${started.holderStartedAt}, and two runs at once could only duplicate reminders. ` +
+        `This request is recorded as skipped run ${started.runId}; wait for run ${started.holderRunId} to finish (see public.reminder_runs).`,
+      { run_id: started.runId, status: "skipped", active_run_id: started.holderRunId },
+    );
+  }
+
+  const evaluation = evaluate(started.runId);
+  const answer = await answerInTime(evaluation);
+  if (answer) return answer;
+  keepAlive(evaluation);
+  log("run_continues", { run_id: started.runId, answer_within_ms: answerWithinMs });
+  return json(202, {
+    run_id: started.runId,
+    status: "running",
+    as_of: started.asOf,
+    message: `The run takes longer than ${answerWithinMs} ms and continues; public.reminder_runs row ${started.runId} records its outcome.`,
+  });
+}
+
+Deno.serve(handle);
+
+/*
+ * To invoke locally (npm run db:start serves this function at <functionsUrl>/reminder-scheduler; the URL and
+ * the credential are in the stack's state, see functionEndpoint() in stack/edge-functions.ts):
+ *
+ *   npx tsx -e 'import { readState } from "./stack/stack"; import { functionEndpoint } from "./stack/edge-functions";
+ *     const e = functionEndpoint(readState()!); console.log(`URL=${e.url}\nKEY=${e.credential}`)' > .local/fn.env
+ *   . .local/fn.env
+ *   curl -i -X POST "$URL" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+ *        -d '{"job_name": "manual"}'
+ *
+ * On a Supabase project:
+ *   supabase secrets set REMINDER_SHARED_SECRET=$(openssl rand -hex 32)
+ *   supabase functions deploy reminder-scheduler --no-verify-jwt
+ *   curl -i -X POST https://<ref>.supabase.co/functions/v1/reminder-scheduler \
+ *        -H "Authorization: Bearer $SUPABASE_SERVICE_ROLE_KEY" -H 'Content-Type: application/json' -d '{}'
+ */
