@@ -5,7 +5,7 @@
 import { reconcileJobName } from "../infra/sql/names";
 import { alertThresholds } from "../infra/sql/operations-names";
 import { humanDuration, runDurationMs, utc } from "./format";
-import { RunRow } from "./queries";
+import { FunctionRunRow, RunRow } from "./queries";
 
 export type AlertCode = "job-missing" | "stuck-run" | "long-run" | "no-success";
 
@@ -23,6 +23,8 @@ export interface AlertInput {
   stuck: RunRow[];
   /** Runs of the last alertThresholds.noSuccessHours. */
   recent: RunRow[];
+  /** The reminder function's runs of the same hours (public.reminder_runs). */
+  functionRuns: FunctionRunRow[];
   lastSuccessAt: Date | null;
 }
 
@@ -46,17 +48,26 @@ export function alerts(input: AlertInput): Alert[] {
         `${reconcileJobName} should settle it within 2 minutes; check it is active (reminder-cron status lists it) and that pg_net's worker is up (select net.check_worker_is_up();).`,
     });
   }
+  const tooLong = minutes(alertThresholds.longRunMinutes);
+  const longRun = (runId: number | undefined, what: string): Alert => ({
+    code: "long-run",
+    ...(runId === undefined ? {} : { runId }),
+    message:
+      `${what}, over the ${alertThresholds.longRunMinutes}-minute limit: ` +
+      `check the reminder function's log for that run, and whether another run overlapped it (reminder-cron logs).`,
+  });
   for (const run of input.recent) {
     const duration = runDurationMs(run);
-    if (duration !== null && duration > minutes(alertThresholds.longRunMinutes)) {
-      found.push({
-        code: "long-run",
-        runId: Number(run.id),
-        message:
-          `Run ${run.id} (triggered ${utc(run.triggered_at)}) took ${humanDuration(duration)}, over the ${alertThresholds.longRunMinutes}-minute limit: ` +
-          `check the reminder function's log for that run, and whether another run overlapped it (reminder-cron logs).`,
-      });
-    }
+    if (duration !== null && duration > tooLong) found.push(longRun(Number(run.id), `Run ${run.id} (triggered ${utc(run.triggered_at)}) took ${humanDuration(duration)}`));
+  }
+  // The function's own clock: a run it still works on after answering 202, or one it recorded as long.
+  for (const run of input.functionRuns) {
+    const running = run.status === "running";
+    const ms = running ? now.getTime() - new Date(run.started_at).getTime() : run.duration_ms;
+    if (ms === null || ms <= tooLong) continue;
+    const logRun = run.cron_run_id === null ? undefined : Number(run.cron_run_id);
+    const subject = `The reminder function's run ${run.id}${logRun === undefined ? "" : ` (of run ${logRun})`}, started ${utc(run.started_at)},`;
+    found.push(longRun(logRun, `${subject} ${running ? "has been running for" : "took"} ${humanDuration(ms)}`));
   }
   const horizon = now.getTime() - alertThresholds.noSuccessHours * 3_600_000;
   if (input.lastSuccessAt === null || new Date(input.lastSuccessAt).getTime() < horizon) {

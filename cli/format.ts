@@ -1,5 +1,5 @@
 /** How the CLI writes times, durations, runs and tables for a person; --json output uses views.ts instead. */
-import { RunRow } from "./queries";
+import { FunctionRunRow, RunRow } from "./queries";
 
 /** 2026-11-28 06:00:00 UTC: the database session is UTC, and so is every printed time. */
 export function utc(at: Date | string | null): string {
@@ -42,8 +42,16 @@ function runNote(run: RunRow, noteLength: number): string {
   return note.length > noteLength ? `${note.slice(0, noteLength - 3)}...` : note;
 }
 
+/** What the reminder function did for a run, in a few words. */
+export function remindersCell(run: FunctionRunRow | undefined): string {
+  if (!run) return "-";
+  if (run.status === "running") return "running";
+  if (run.status !== "succeeded") return run.status;
+  return `${run.created ?? 0} new of ${run.evaluated ?? 0} due`;
+}
+
 /** The runs as a table; notes are cut at `noteLength` (status) or kept whole (logs, where the fix is read). */
-export function runsTable(runs: RunRow[], noteLength = Infinity): string {
+export function runsTable(runs: RunRow[], functionRuns: Map<string, FunctionRunRow>, noteLength = Infinity): string {
   if (runs.length === 0) return "  (no runs)";
   const rows = runs.map((run) => {
     const duration = runDurationMs(run);
@@ -53,10 +61,11 @@ export function runsTable(runs: RunRow[], noteLength = Infinity): string {
       run.status,
       run.http_status === null ? "-" : String(run.http_status),
       duration === null ? "-" : humanDuration(duration),
+      remindersCell(functionRuns.get(run.id)),
       runNote(run, noteLength),
     ];
   });
-  return table(["run", "triggered (UTC)", "outcome", "http", "duration", "note"], rows)
+  return table(["run", "triggered (UTC)", "outcome", "http", "duration", "reminders", "note"], rows)
     .split("\n")
     .map((line) => `  ${line}`)
     .join("\n");

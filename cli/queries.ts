@@ -136,6 +136,35 @@ export async function vaultSecretsSet(client: Client): Promise<Record<string, bo
   return Object.fromEntries(names.map((name) => [name, rows.some((row) => row.name === name)]));
 }
 
+/** The reminder function's own record of a run (public.reminder_runs), linked to the log by cron_run_id. */
+export interface FunctionRunRow {
+  id: string;
+  cron_run_id: string | null;
+  status: "running" | "succeeded" | "failed" | "skipped";
+  started_at: Date;
+  finished_at: Date | null;
+  evaluated: number | null;
+  created: number | null;
+  skipped: number | null;
+  duration_ms: number | null;
+  error_message: string | null;
+}
+
+/**
+ * The function's runs started since `since`, through its started_at index. A function that answers 202 and
+ * works on is still `running` here while the log already says succeeded, so this is where a long run shows.
+ */
+export async function functionRunsSince(client: Client, jobName: string, since: Date): Promise<FunctionRunRow[]> {
+  const { rows } = await client.query<FunctionRunRow>(
+    `select id, cron_run_id, status, started_at, finished_at, evaluated, created, skipped, duration_ms, error_message
+       from public.reminder_runs
+      where started_at >= $1 and job_name = $2
+      order by started_at desc`,
+    [since, jobName],
+  );
+  return rows;
+}
+
 export interface CronFailure {
   jobname: string;
   runid: string;

@@ -6,15 +6,16 @@ import { Client } from "pg";
 import { exitCodes } from "../exit-codes";
 import { runsTable, table, utc } from "../format";
 import { Outcome } from "../output";
-import { cronFailures, runsSince } from "../queries";
-import { runView } from "../views";
+import { cronFailures, functionRunsSince, runsSince } from "../queries";
+import { byLogRun, runView } from "../views";
 
 export const defaultSince = "24h";
 
 export async function logs(client: Client, jobName: string, since: Date): Promise<Outcome> {
   const runs = await runsSince(client, jobName, since);
   const failures = await cronFailures(client, since);
-  const lines = [`${jobName}: ${runs.length} run(s) since ${utc(since)}`, runsTable(runs)];
+  const reminders = byLogRun(await functionRunsSince(client, jobName, since));
+  const lines = [`${jobName}: ${runs.length} run(s) since ${utc(since)}`, runsTable(runs, reminders)];
   if (failures.length > 0) {
     lines.push(
       `pg_cron recorded ${failures.length} failed job run(s) of cron_runner since then:`,
@@ -32,7 +33,7 @@ export async function logs(client: Client, jobName: string, since: Date): Promis
     json: {
       job: jobName,
       since: since.toISOString(),
-      runs: runs.map(runView),
+      runs: runs.map((run) => runView(run, reminders.get(run.id))),
       cronFailures: failures.map((f) => ({
         job: f.jobname,
         runId: Number(f.runid),

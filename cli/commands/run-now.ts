@@ -5,11 +5,11 @@
 import { Client } from "pg";
 import { reconcileCommand, reconcileJobName } from "../../infra/sql/names";
 import { exitCodes } from "../exit-codes";
-import { humanDuration, runDurationMs, utc } from "../format";
+import { humanDuration, remindersCell, runDurationMs, utc } from "../format";
 import { Outcome, Progress } from "../output";
-import { runById } from "../queries";
+import { functionRunsSince, runById } from "../queries";
 import { runbookSql } from "../runbook-sql";
-import { runView } from "../views";
+import { byLogRun, runView } from "../views";
 import { requireJob } from "./control";
 
 export async function runNow(client: Client, jobName: string, progress: Progress): Promise<Outcome> {
@@ -24,16 +24,19 @@ export async function runNow(client: Client, jobName: string, progress: Progress
   }
   if (!run) throw new Error(`Run ${runId} is missing from the execution log right after its dispatch; was it pruned or deleted?`);
 
+  const reminders = byLogRun(await functionRunsSince(client, jobName, new Date(run.triggered_at))).get(run.id);
   const duration = runDurationMs(run);
   const said: Record<typeof run.status, string> = {
-    succeeded: `Run ${run.id} succeeded: HTTP ${run.http_status} after ${duration === null ? "?" : humanDuration(duration)}.`,
+    succeeded:
+      `Run ${run.id} succeeded: HTTP ${run.http_status} after ${duration === null ? "?" : humanDuration(duration)}` +
+      (reminders ? `; the reminder function: ${remindersCell(reminders)}.` : "."),
     failed: `Run ${run.id} failed${run.http_status ? ` with HTTP ${run.http_status}` : ""}: ${run.error_message}`,
     skipped: `Run ${run.id} was skipped: ${run.error_message}. Wait for that run's outcome (reminder-cron status), then try again.`,
     dispatched: `Run ${run.id} (dispatched ${utc(run.triggered_at)}) has no answer yet; ${reconcileJobName} records it within a minute, or fails it after 120 s: see reminder-cron status.`,
   };
   return {
     exitCode: run.status === "succeeded" || run.status === "dispatched" ? exitCodes.ok : exitCodes.alert,
-    json: { run: runView(run) },
+    json: { run: runView(run, reminders) },
     text: said[run.status],
   };
 }

@@ -10,9 +10,9 @@ import { Alert, alerts } from "../alerts";
 import { exitCodes } from "../exit-codes";
 import { humanDuration, humanInterval, runsTable, utc } from "../format";
 import { Outcome } from "../output";
-import { companionJobs, jobRow, lastRuns, lastSuccessAt, outcomeCounts, runsSince, settings, stuckRuns, vaultSecretsSet } from "../queries";
+import { companionJobs, functionRunsSince, jobRow, lastRuns, lastSuccessAt, outcomeCounts, runsSince, settings, stuckRuns, vaultSecretsSet } from "../queries";
 import { scheduleView } from "../schedule";
-import { jobView, runView } from "../views";
+import { byLogRun, jobView, runView } from "../views";
 
 export const statusRunCount = 10;
 
@@ -27,13 +27,18 @@ export async function status(client: Client, jobName: string, now: Date = new Da
   const companions = await companionJobs(client, jobName);
   const current = await settings(client);
   const secrets = await vaultSecretsSet(client);
-  const found = alerts({ now, jobName, jobExists: job !== undefined, stuck, recent, lastSuccessAt: lastSuccess });
+  const horizon = new Date(now.getTime() - alertThresholds.noSuccessHours * 3_600_000);
+  const oldestShown = runs.length > 0 ? new Date(runs[runs.length - 1].triggered_at) : horizon;
+  const functionRuns = await functionRunsSince(client, jobName, oldestShown < horizon ? oldestShown : horizon);
+  const recentFunctionRuns = functionRuns.filter((run) => new Date(run.started_at) >= horizon);
+  const found = alerts({ now, jobName, jobExists: job !== undefined, stuck, recent, functionRuns: recentFunctionRuns, lastSuccessAt: lastSuccess });
+  const reminders = byLogRun(functionRuns);
   const finished = counts.succeeded + counts.failed;
   const schedule = job ? scheduleView(job.schedule, job.active, now) : null;
 
   const json = {
     job: job ? { ...jobView(job), description: schedule?.description ?? null, timeZone: "UTC", nextRun: schedule?.nextRun ?? null } : null,
-    runs: runs.map(runView),
+    runs: runs.map((run) => runView(run, reminders.get(run.id))),
     successRate: { days: successRateDays, ...counts, rate: finished === 0 ? null : counts.succeeded / finished },
     lastSuccessAt: lastSuccess ? new Date(lastSuccess).toISOString() : null,
     companions: companions.map((companion) => ({ name: companion.jobname, schedule: companion.schedule, active: companion.active })),
@@ -69,7 +74,7 @@ export async function status(client: Client, jobName: string, now: Date = new Da
     );
   }
   lines.push(`companions  ${companions.map((c) => `${c.jobname} (${c.schedule}, ${c.active ? "active" : "PAUSED"})`).join(", ") || "none"}`);
-  lines.push(`last ${statusRunCount} runs`, runsTable(runs, 160));
+  lines.push(`last ${statusRunCount} runs`, runsTable(runs, reminders, 160));
   lines.push(found.length === 0 ? "alerts      none" : found.map((alert: Alert) => `ALERT ${alert.code}: ${alert.message}`).join("\n"));
 
   return { exitCode: found.length === 0 ? exitCodes.ok : exitCodes.alert, json, text: lines.join("\n") };

@@ -102,6 +102,7 @@ describe("status", () => {
         durationMs: 300,
         error: null,
         catchUpOf: null,
+        reminders: null,
       });
       expect(json.runs[1]).toMatchObject({ status: "failed", httpStatus: 503, durationMs: 1500 });
       expect(json.companions.map((c: { name: string }) => c.name)).toEqual(expect.arrayContaining([defaultJobName, reconcileJobName]));
@@ -153,6 +154,42 @@ describe("status", () => {
       const { code, stdout } = await cli("status", "--job", probe);
       expect(code).toBe(1);
       expect(stdout).toMatch(/^ALERT no-success: No successful run in the last 26 hours \(last success: .* UTC\): read reminder-cron logs --since 48h/m);
+    }));
+
+  test("each run shows what the reminder function recorded for it; one still running after 40 minutes is a long-run alert", () =>
+    withClient(async (client) => {
+      const done = await logRow(client, { status: "succeeded", triggeredMinutesAgo: 60, tookSeconds: 0.3, httpStatus: 200 });
+      // A function that answered 202 and works on: the log says succeeded, its own record says running.
+      const working = await logRow(client, { status: "succeeded", triggeredMinutesAgo: 40, tookSeconds: 0.2, httpStatus: 202 });
+      const insert = `insert into public.reminder_runs (job_name, cron_run_id, triggered_at, as_of, status, started_at, lease_expires_at, finished_at, evaluated, created, skipped, duration_ms)
+                      values ($1, $2, $3, current_date, $4, $3, $5, $6, $7, $8, $9, $10) returning id`;
+      const { rows } = await client.query(insert, [probe, done, minutesAgo(60), "succeeded", null, minutesAgo(59), 10, 4, 6, 850]);
+      const running = await client.query(insert, [probe, working, minutesAgo(40), "running", minutesAgo(-10), null, null, null, null, null]);
+      try {
+        const { code, json } = await cli("status", "--job", probe, "--json");
+        expect(code).toBe(1);
+        expect(json.runs.find((r: { id: number }) => r.id === done).reminders).toEqual({
+          runId: Number(rows[0].id),
+          status: "succeeded",
+          evaluated: 10,
+          created: 4,
+          skipped: 6,
+          durationMs: 850,
+          error: null,
+        });
+        expect(json.alerts).toEqual([
+          {
+            code: "long-run",
+            runId: working,
+            message: expect.stringMatching(new RegExp(`^The reminder function's run ${running.rows[0].id} \\(of run ${working}\\), started .* UTC, has been running for 40 min`)),
+          },
+        ]);
+        const text = await cli("status", "--job", probe);
+        expect(text.stdout).toMatch(new RegExp(`\\n  ${done} .* succeeded +200 +300 ms +4 new of 10 due`));
+        expect(text.stdout).toMatch(new RegExp(`\\n  ${working} .* succeeded +202 +200 ms +running`));
+      } finally {
+        await client.query("delete from public.reminder_runs where job_name = $1", [probe]);
+      }
     }));
 
   test("a job that is not registered is a job-missing alert: exit 1, and job null in --json", async () => {

@@ -4,7 +4,7 @@
  * (tests/integration/cli-commands.test.ts) proves the same through the database and the exit code.
  */
 import { alerts, AlertInput } from "../../cli/alerts";
-import { RunRow } from "../../cli/queries";
+import { FunctionRunRow, RunRow } from "../../cli/queries";
 
 const now = new Date("2026-11-28T12:00:00Z");
 const ago = (minutes: number) => new Date(now.getTime() - minutes * 60_000);
@@ -29,8 +29,24 @@ const healthy: AlertInput = {
   jobExists: true,
   stuck: [],
   recent: [run(1, 360, "succeeded", 0.01)],
+  functionRuns: [],
   lastSuccessAt: ago(360),
 };
+
+function functionRun(id: number, cronRunId: number | null, startedMinutesAgo: number, status: FunctionRunRow["status"], tookMinutes: number | null): FunctionRunRow {
+  return {
+    id: String(id),
+    cron_run_id: cronRunId === null ? null : String(cronRunId),
+    status,
+    started_at: ago(startedMinutesAgo),
+    finished_at: tookMinutes === null ? null : new Date(ago(startedMinutesAgo).getTime() + tookMinutes * 60_000),
+    evaluated: 10,
+    created: 4,
+    skipped: 0,
+    duration_ms: tookMinutes === null ? null : tookMinutes * 60_000,
+    error_message: null,
+  };
+}
 
 const codes = (input: Partial<AlertInput>) => alerts({ ...healthy, ...input }).map((alert) => alert.code);
 
@@ -72,6 +88,27 @@ test.each([
   ["never", null, ["no-success"]],
 ])("a last success %s raises %j", (_, lastSuccessAt, expected) => {
   expect(codes({ lastSuccessAt })).toEqual(expected);
+});
+
+test("the reminder function still running 40 minutes after it answered 202 is a long-run alert", () => {
+  expect(alerts({ ...healthy, functionRuns: [functionRun(12, 5, 40, "running", null)] })).toEqual([
+    {
+      code: "long-run",
+      runId: 5,
+      message:
+        "The reminder function's run 12 (of run 5), started 2026-11-28 11:20:00 UTC, has been running for 40 min 0 s, over the 30-minute limit: " +
+        "check the reminder function's log for that run, and whether another run overlapped it (reminder-cron logs).",
+    },
+  ]);
+});
+
+test.each([
+  ["running for 29 minutes", functionRun(12, 5, 29, "running", null), []],
+  ["that took 31 minutes", functionRun(12, 5, 100, "succeeded", 31), ["long-run"]],
+  ["invoked by hand, that took 31 minutes", functionRun(12, null, 100, "succeeded", 31), ["long-run"]],
+  ["that took 2 minutes", functionRun(12, 5, 100, "succeeded", 2), []],
+])("a function run %s raises %j", (_, functionRunRow, expected) => {
+  expect(codes({ functionRuns: [functionRunRow] })).toEqual(expected);
 });
 
 test("no success says when the last one was, or never", () => {
