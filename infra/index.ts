@@ -5,6 +5,7 @@
 import { checkSchedule, loadStackConfig, nextRunUtc as nextRunAfter, scheduleInWords as inWords } from "./config";
 import { ReminderCron } from "./reminder-cron";
 import { normalizeSchedule, ParsedSchedule } from "./providers/pg-cron-schedule";
+import { operationsRunbook as operationsRunbookFor } from "./sql/operations-migration";
 import { runbook as runbookFor } from "./sql/runbook";
 
 // Validated before any resource is registered: a bad value stops here, naming the key and the fix.
@@ -24,11 +25,16 @@ export const nextRunUtc = trigger.schedule.apply((held) => describe(held, (parse
 export const configSources = { cronExpression: config.cronExpressionSource, functionUrl: config.functionUrlSource };
 export const functionUrl = trigger.functionUrl;
 export const logTable = trigger.logTable;
+/** cron.job.jobid of the companion jobs: reconcile (every minute), missed-run catch-up, history retention. */
 export const reconcileJobId = trigger.reconcileJobId;
+export const catchUpJobId = trigger.catchUpJob.jobId;
+export const retentionJobId = trigger.retentionJob.jobId;
 /** The names of the Vault secrets the job reads; their values stay in Vault and in encrypted state. */
 export const vaultSecretNames = trigger.vaultSecretNames;
 /** Exact SQL for on-call: see the job, pause, resume, reschedule, run now, read the log, remove, restore. */
 export const runbook = runbookFor(config.jobName);
+/** The same for the catch-up and the retention: see caught-up runs, change windows, stop catching up, prune now. */
+export const operationsRunbook = operationsRunbookFor();
 
 /** Parses what pg_cron holds, as leniently as the newest pg_cron, for the outputs that describe it. */
 function describe(held: string, fn: (parsed: ParsedSchedule) => string): string {

@@ -18,10 +18,15 @@ import { CronJob } from "./providers/cron-job";
 import { VaultSecret } from "./providers/vault-secret";
 import { migrationFileName, migrations, renderMigrationFile } from "./sql/migrations";
 import { cronRunnerRole, dispatchCommand, logTable, qualified, reconcileCommand, reconcileJobName, vaultSecrets } from "./sql/names";
-import { Grant, grants } from "./sql/privileges";
+import { catchUpCommand, pruneCommand } from "./sql/operations-migration";
+import { catchUpJobName, catchUpSchedule, retentionJobName, retentionSchedule } from "./sql/operations-names";
+import { Grant, grants, operationsGrants } from "./sql/privileges";
 
 /** What the migration schedules the reconcile job at: every minute, since it settles pg_net's answers. */
 export const reconcileSchedule = "* * * * *";
+
+/** The whole privilege matrix: the trigger's, then the operations migration's. */
+export const matrix: Grant[] = [...grants, ...operationsGrants];
 
 /** Extensions `postgres` may create on Supabase, with the schemas Supabase's documentation puts them in. */
 export const managedExtensions = [
@@ -50,6 +55,9 @@ export class ReminderCron extends pulumi.ComponentResource {
   /** The children, for tests and for programs that build on them. */
   public readonly dispatchJob: CronJob;
   public readonly reconcileJob: CronJob;
+  /** The companions the operations migration registers: missed-run catch-up and history retention. */
+  public readonly catchUpJob: CronJob;
+  public readonly retentionJob: CronJob;
   public readonly secrets: Record<keyof typeof vaultSecrets, VaultSecret>;
 
   constructor(name: string, args: ReminderCronArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -64,10 +72,12 @@ export class ReminderCron extends pulumi.ComponentResource {
     const secrets = createVaultSecrets();
     const applied = applyMigrations();
     const privileges = createGrants();
-    const [dispatchJob, reconcileJob] = createJobs();
+    const [dispatchJob, reconcileJob, catchUpJob, retentionJob] = createJobs();
 
     this.dispatchJob = dispatchJob;
     this.reconcileJob = reconcileJob;
+    this.catchUpJob = catchUpJob;
+    this.retentionJob = retentionJob;
     this.secrets = secrets;
     this.jobId = dispatchJob.jobId;
     this.jobName = dispatchJob.jobName;
@@ -174,24 +184,22 @@ export class ReminderCron extends pulumi.ComponentResource {
       return applied;
     }
 
-    // One Grant per entry of the privilege matrix the migration renders, so the two cannot drift.
+    // One Grant per entry of the privilege matrix the migrations render, so the two cannot drift.
     function createGrants(): postgresql.Grant[] {
-      return grants.map((grant) => new postgresql.Grant(grantResourceName(name, grant), grantArgs(grant, db.database), { parent, provider, dependsOn: [role, ...applied] }));
+      return matrix.map((grant) => new postgresql.Grant(grantResourceName(name, grant), grantArgs(grant, db.database), { parent, provider, dependsOn: [role, ...applied] }));
     }
 
-    function createJobs(): [CronJob, CronJob] {
+    // Every job the migrations register, as the migrations register it, so refresh sees each one drift.
+    function createJobs(): [CronJob, CronJob, CronJob, CronJob] {
       const dependsOn = [membership, ...applied, ...privileges];
-      const dispatch = new CronJob(
-        `${name}-job`,
-        { jobName: args.jobName, schedule: args.cronExpression, command: dispatchCommand(args.jobName), username: cronRunnerRole, active: args.jobActive },
-        { parent, dependsOn },
-      );
-      const reconcile = new CronJob(
-        `${name}-reconcile-job`,
-        { jobName: reconcileJobName, schedule: reconcileSchedule, command: reconcileCommand, username: cronRunnerRole, active: true },
-        { parent, dependsOn },
-      );
-      return [dispatch, reconcile];
+      const job = (suffix: string, jobName: string, schedule: string, sql: string, active = true) =>
+        new CronJob(`${name}-${suffix}`, { jobName, schedule, command: sql, username: cronRunnerRole, active }, { parent, dependsOn });
+      return [
+        job("job", args.jobName, args.cronExpression, dispatchCommand(args.jobName), args.jobActive),
+        job("reconcile-job", reconcileJobName, reconcileSchedule, reconcileCommand),
+        job("catch-up-job", catchUpJobName, catchUpSchedule, catchUpCommand(args.jobName)),
+        job("retention-job", retentionJobName, retentionSchedule, pruneCommand),
+      ];
     }
   }
 }

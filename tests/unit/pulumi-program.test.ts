@@ -9,7 +9,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { migrationFileName, migrations } from "../../infra/sql/migrations";
 import { cronRunnerRole, defaultJobName, dispatchCommand, reconcileCommand, reconcileJobName, vaultSecrets } from "../../infra/sql/names";
-import { grants } from "../../infra/sql/privileges";
+import { grants, operationsGrants } from "../../infra/sql/privileges";
+import { catchUpCommand, pruneCommand } from "../../infra/sql/operations-migration";
+import { catchUpJobName, retentionJobName } from "../../infra/sql/operations-names";
 import { grantResourceName } from "../../infra/reminder-cron";
 import { migrationsDir, repoRoot } from "../../stack/paths";
 import { isWireSecret, mockJobId, ofType, plainStrings, ProgramRun, runProgram, stackFileConfig, valueOf } from "../support/pulumi-mocks";
@@ -138,7 +140,7 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
   test("grants exactly the privilege matrix, one postgresql.Grant per entry", () => {
     const registered = Object.fromEntries(ofType(result, types.grant).map((r) => [r.name, r.inputs]));
     expect(registered).toEqual(
-      Object.fromEntries(grants.map((grant) => [grantResourceName("reminder-cron", grant), {
+      Object.fromEntries([...grants, ...operationsGrants].map((grant) => [grantResourceName("reminder-cron", grant), {
         database: "postgres",
         role: grant.role,
         schema: grant.schema,
@@ -150,11 +152,13 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
     );
   });
 
-  test("schedules the daily job and its reconcile job as cron_runner, active", () => {
-    const jobs = ofType(result, types.cronJob).map(({ inputs }) => ({ ...inputs, __provider: undefined }));
+  test("schedules the daily job and its reconcile, catch-up and retention jobs as cron_runner, active", () => {
+    const jobs = ofType(result, types.cronJob).map(({ inputs: { __provider, ...inputs } }) => inputs);
     expect(jobs).toEqual([
-      { jobName: defaultJobName, schedule: "0 6 * * *", command: dispatchCommand(defaultJobName), username: cronRunnerRole, active: true, __provider: undefined },
-      { jobName: reconcileJobName, schedule: "* * * * *", command: reconcileCommand, username: cronRunnerRole, active: true, __provider: undefined },
+      { jobName: defaultJobName, schedule: "0 6 * * *", command: dispatchCommand(defaultJobName), username: cronRunnerRole, active: true },
+      { jobName: reconcileJobName, schedule: "* * * * *", command: reconcileCommand, username: cronRunnerRole, active: true },
+      { jobName: catchUpJobName, schedule: "* * * * *", command: catchUpCommand(defaultJobName), username: cronRunnerRole, active: true },
+      { jobName: retentionJobName, schedule: "17 3 * * *", command: pruneCommand, username: cronRunnerRole, active: true },
     ]);
   });
 
@@ -182,8 +186,11 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
       functionUrl: `https://${projectRef[stack]}.supabase.co/functions/v1/reminder-scheduler`,
       logTable: "public.cron_execution_log",
       reconcileJobId: mockJobId,
+      catchUpJobId: mockJobId,
+      retentionJobId: mockJobId,
       vaultSecretNames: vaultSecrets,
     });
+    expect((outputs.operationsRunbook as { action: string }[]).map((entry) => entry.action)).toContain("Prune now");
     expect(outputs.nextRunUtc).toMatch(/^\d{4}-\d\d-\d\dT06:00:00\.000Z$/);
     expect(Date.parse(outputs.nextRunUtc as string) - Date.now()).toBeLessThanOrEqual(24 * 3600 * 1000);
     const actions = (outputs.runbook as { action: string }[]).map((entry) => entry.action);
@@ -258,7 +265,10 @@ describe("invalid configuration", () => {
   });
 });
 
-describe("one source for the privileges", () => {
+describe("one source for the privileges and the jobs", () => {
+  /** The migrations whose GRANTs are rendered from the privilege matrix (the reminder data's are its own). */
+  const matrixMigrations = ["register_reminder_cron", "reminder_cron_operations"];
+
   /** A Pulumi grant as the GRANT statement it stands for, spelled as the migration renders it. */
   function asSql(inputs: Record<string, any>): string {
     const privileges = (inputs.privileges as string[]).join(", ").toLowerCase();
@@ -266,20 +276,28 @@ describe("one source for the privileges", () => {
     return `grant ${privileges} on ${inputs.objectType} ${object} to ${inputs.role};`;
   }
 
-  test("the Grants Pulumi registers are exactly the GRANT statements of the committed migrations", async () => {
+  test("the Grants Pulumi registers are exactly the GRANT statements of the trigger's committed migrations", async () => {
     const result = await run("staging");
     await settled(result);
-    const inMigrations = committedSql().flatMap((sql) => sql.split("\n").filter((line) => /^grant \S.* on (table|function|schema) /.test(line)));
+    const inMigrations = migrations
+      .filter((migration) => matrixMigrations.includes(migration.name))
+      .flatMap((migration) => readFileSync(join(migrationsDir, migrationFileName(migration)), "utf8").split("\n"))
+      .filter((line) => /^grant \S.* on (table|function|schema) /.test(line));
+    expect(inMigrations.length).toBeGreaterThan(0);
     expect(ofType(result, types.grant).map((r) => asSql(r.inputs)).sort()).toEqual(inMigrations.sort());
   });
 
-  test("the role membership and the reconcile schedule are the migration's", async () => {
+  test("the role membership and every job are as the committed migrations register them", async () => {
     const result = await run("staging");
     await settled(result);
-    const [sql] = committedSql();
+    const sql = committedSql().join("\n");
     const membership = only(result, types.grantRole).inputs;
     expect(sql).toContain(`grant ${membership.grantRole} to ${membership.role};`);
-    const reconcile = ofType(result, types.cronJob).find((r) => r.inputs.jobName === reconcileJobName)!;
-    expect(sql).toContain(`cron.schedule('${reconcileJobName}', '${reconcile.inputs.schedule}', '${reconcileCommand}')`);
+    const quote = (text: string) => `'${text.replace(/'/g, "''")}'`;
+    for (const { inputs } of ofType(result, types.cronJob)) {
+      if (inputs.jobName === defaultJobName) continue; // its schedule comes from Vault, which Pulumi writes
+      expect(sql).toContain(`cron.schedule(${quote(inputs.jobName)}, ${quote(inputs.schedule)}, ${quote(inputs.command)})`);
+    }
+    expect(sql).toContain(`cron.schedule(${quote(defaultJobName)}, expression, ${quote(dispatchCommand(defaultJobName))})`);
   });
 });
