@@ -12,6 +12,7 @@ import { Outcome } from "../output";
 import { JobRow, jobRow } from "../queries";
 import { rescheduleSql, runbookSql } from "../runbook-sql";
 import { describe, nextRun, scheduleView } from "../schedule";
+import { ensureSecret } from "../vault";
 import { jobView } from "../views";
 
 export async function requireJob(client: Client, jobName: string): Promise<JobRow> {
@@ -78,10 +79,9 @@ export async function reschedule(client: Client, jobName: string, given: string)
   const next = await validateSchedule(client, expression);
   await client.query("begin");
   try {
-    // The runbook updates Vault's copy, which only exists once someone set it: create it first if needed,
-    // so a redeploy (which reads the secret) keeps the new schedule.
-    const { rowCount } = await client.query("select 1 from vault.secrets where name = $1", [vaultSecrets.cronExpression]);
-    if (rowCount === 0) await client.query("select vault.create_secret($1, $2)", [expression, vaultSecrets.cronExpression]);
+    // The runbook updates Vault's copy, which only exists once someone set it: write it first, so a
+    // redeploy (which reads the secret) keeps the new schedule; the runbook's update then changes nothing.
+    await ensureSecret(client, vaultSecrets.cronExpression, expression);
     await client.query(rescheduleSql(jobName, expression));
     await client.query("commit");
   } catch (error) {
