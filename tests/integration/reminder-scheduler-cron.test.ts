@@ -5,7 +5,7 @@
  */
 import { Client } from "pg";
 import { waitFor, withClient } from "../support/db";
-import { createAssignment, endpoint, notificationsFor, runRow } from "../support/reminder-scheduler";
+import { createAssignment, endpoint, notificationsFor, runRow, whileLeaseHeld } from "../support/reminder-scheduler";
 import { alterJob, asCronRunner, deleteSecret, dispatchAndReconcile, lastLogId, logRowsAfter, setSecret } from "../support/trigger";
 import { defaultCronExpression, defaultJobName, vaultSecrets } from "../../infra/sql/names";
 
@@ -61,19 +61,13 @@ test("two triggers on the same day: both succeed, and the second creates no dupl
 
 test("a trigger while a run holds the lease is answered 409, logged as failed with that status, and recorded as skipped", () =>
   withClient(async (client) => {
-    const { rows } = await client.query(
-      `insert into public.reminder_runs (job_name, triggered_at, as_of, status, lease_expires_at)
-       values ('long-run', now(), current_date, 'running', now() + interval '10 minutes') returning id`,
-    );
-    try {
+    await whileLeaseHeld(client, async (holderId) => {
       const logged = await dispatchAndReconcile(client);
       expect(logged).toMatchObject({ status: "failed", http_status: 409 });
-      expect(logged.error_message).toMatch(new RegExp(`^HTTP 409 from the reminder function: \\{"error":"Run ${rows[0].id} has been running since `));
+      expect(logged.error_message).toMatch(new RegExp(`^HTTP 409 from the reminder function: \\{"error":"Run ${holderId} has been running since `));
       const skipped = await runOf(client, logged.id);
       expect(skipped.status).toBe("skipped");
-    } finally {
-      await client.query("select public.fail_reminder_run($1, 'released by the test')", [rows[0].id]);
-    }
+    });
   }));
 
 test("on pg_cron's own clock: the tick, the request, the run, the notification, and a succeeded log row", () =>

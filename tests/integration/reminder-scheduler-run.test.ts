@@ -5,7 +5,7 @@
  */
 import { Client } from "pg";
 import { waitFor, withClient } from "../support/db";
-import { callFunction, createAssignment, day, notificationsFor, runRow } from "../support/reminder-scheduler";
+import { callFunction, createAssignment, day, notificationsFor, runRow, whileLeaseHeld } from "../support/reminder-scheduler";
 import { followUpKind } from "../../infra/sql/reminder-data-names";
 
 const within = (answer: { elapsedMs: number }) => expect(answer.elapsedMs).toBeLessThan(5000);
@@ -166,17 +166,11 @@ describe("the run lease", () => {
 
   test("an unexpired lease refuses the run with 409 until it is released", () =>
     withClient(async (client) => {
-      const { rows } = await client.query(
-        `insert into public.reminder_runs (job_name, triggered_at, as_of, status, lease_expires_at)
-         values ('holder', now(), current_date, 'running', now() + interval '10 minutes') returning id`,
-      );
-      try {
+      await whileLeaseHeld(client, async (holderId) => {
         const refused = await callFunction({ body: {} });
         expect(refused.status).toBe(409);
-        expect(refused.body.active_run_id).toBe(Number(rows[0].id));
-      } finally {
-        await client.query("select public.fail_reminder_run($1, 'released by the test')", [rows[0].id]);
-      }
+        expect(refused.body.active_run_id).toBe(Number(holderId));
+      });
       expect((await callFunction({ body: {} })).status).toBe(200);
     }));
 });

@@ -121,6 +121,19 @@ export async function lastContactDate(client: Client, assignmentId: string): Pro
   return rows[0].d;
 }
 
+/** Runs `fn` while a run that is not finished holds the lease, as a run in another process would; then frees it. */
+export async function whileLeaseHeld<T>(client: Client, fn: (holderId: string) => Promise<T>): Promise<T> {
+  const { rows } = await client.query(
+    `insert into public.reminder_runs (job_name, triggered_at, as_of, status, lease_expires_at)
+     values ('lease-holder', now(), current_date, 'running', now() + interval '10 minutes') returning id`,
+  );
+  try {
+    return await fn(rows[0].id);
+  } finally {
+    await client.query("select public.fail_reminder_run($1, 'released by the test')", [rows[0].id]);
+  }
+}
+
 /** Today's date in the database (UTC on Supabase and here), shifted by `days`, as YYYY-MM-DD. */
 export async function day(client: Client, days = 0): Promise<string> {
   const { rows } = await client.query("select (current_date + $1::int)::text as d", [days]);

@@ -13,7 +13,6 @@ test("deno check supabase/functions/reminder-scheduler/index.ts passes", () => {
     env: { ...process.env, DENO_DIR: denoDir, NO_COLOR: "1" },
     timeout: 120000,
   });
-  // On failure, Deno's own diagnostics are the message.
+  // On failure, Deno's own diagnostics are the message. (On success Deno may print nothing: it caches checks.)
   expect({ status: result.status, stderr: result.status === 0 ? "" : result.stderr }).toEqual({ status: 0, stderr: "" });
-  expect(result.stderr).toContain("Check ");
 }, 130000);
