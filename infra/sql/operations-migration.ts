@@ -74,8 +74,8 @@ function header(): string {
 --   forbids a second. Returns the cron_execution_log id of the run, or null when nothing was missed.
 --
 -- ${qualified(pruneFunction)}(log_older_than interval default null, run_details_older_than interval default null)
---   Job ${lit(retentionJobName)}, daily at ${retentionSchedule} (UTC). Deletes cron_execution_log rows and
---   cron.job_run_details rows of ${cronRunnerRole}'s jobs older than the given ages, both through an index.
+--   Job ${lit(retentionJobName)}, daily at ${retentionSchedule} (UTC). Deletes cron_execution_log rows (and their
+--   catch-up records) and cron.job_run_details rows of ${cronRunnerRole}'s jobs older than the given ages, through indexes.
 --   Refuses ages under ${minimumRetention}: the ${alertThresholds.noSuccessHours}-hour alert reads those rows. Returns the numbers deleted.
 --
 -- Settings (optional Vault secrets, read at each run; none is secret, Vault is where the schedule lives too):
@@ -91,16 +91,17 @@ const catchUpLog = () => `
 create table if not exists ${qualified(catchUpTable)} (
   job_name      text        not null,
   occurrence    timestamptz not null,
-  run_id        bigint      not null references ${qualified(logTable)} (id) on delete cascade,
+  -- No foreign key: the log stays truncatable by its owner, and the pruning removes both alike.
+  run_id        bigint      not null,
   caught_up_at  timestamptz not null default now(),
   constraint reminder_cron_catch_ups_pkey primary key (job_name, occurrence)
 );
 
 comment on table  ${qualified(catchUpTable)} is 'One row per missed occurrence of a job that was caught up; the key allows one catch-up per occurrence.';
 comment on column ${qualified(catchUpTable)}.occurrence is 'The scheduled time that was missed.';
-comment on column ${qualified(catchUpTable)}.run_id is 'The cron_execution_log row of the catch-up run; pruned with it.';
+comment on column ${qualified(catchUpTable)}.run_id is 'The cron_execution_log id of the catch-up run; pruned with the log.';
 
--- The log's pruning deletes through this foreign key; without the index each deleted row scans the table.
+-- status and logs join each run to its catch-up record through this.
 create index if not exists reminder_cron_catch_ups_run_id_idx on ${qualified(catchUpTable)} (run_id);
 
 alter table ${qualified(catchUpTable)} enable row level security;
@@ -374,6 +375,9 @@ begin
   delete from ${qualified(logTable)} l
    where l.triggered_at < now() - log_age;
   get diagnostics log_rows = row_count;
+  -- A catch-up runs within hours of its occurrence: its record goes when its run's row does.
+  delete from ${qualified(catchUpTable)} c
+   where c.occurrence < now() - log_age;
 
   -- cron.job_run_details has one index, its primary key runid, which grows as runs start: find the oldest
   -- run to keep through it, then delete below it, so the work follows the rows deleted, not the table.

@@ -11,8 +11,8 @@
 --   forbids a second. Returns the cron_execution_log id of the run, or null when nothing was missed.
 --
 -- public.prune_reminder_cron_history(log_older_than interval default null, run_details_older_than interval default null)
---   Job 'reminder-eval-retention', daily at 17 3 * * * (UTC). Deletes cron_execution_log rows and
---   cron.job_run_details rows of cron_runner's jobs older than the given ages, both through an index.
+--   Job 'reminder-eval-retention', daily at 17 3 * * * (UTC). Deletes cron_execution_log rows (and their
+--   catch-up records) and cron.job_run_details rows of cron_runner's jobs older than the given ages, through indexes.
 --   Refuses ages under 2 days: the 26-hour alert reads those rows. Returns the numbers deleted.
 --
 -- Settings (optional Vault secrets, read at each run; none is secret, Vault is where the schedule lives too):
@@ -49,16 +49,17 @@
 create table if not exists public.reminder_cron_catch_ups (
   job_name      text        not null,
   occurrence    timestamptz not null,
-  run_id        bigint      not null references public.cron_execution_log (id) on delete cascade,
+  -- No foreign key: the log stays truncatable by its owner, and the pruning removes both alike.
+  run_id        bigint      not null,
   caught_up_at  timestamptz not null default now(),
   constraint reminder_cron_catch_ups_pkey primary key (job_name, occurrence)
 );
 
 comment on table  public.reminder_cron_catch_ups is 'One row per missed occurrence of a job that was caught up; the key allows one catch-up per occurrence.';
 comment on column public.reminder_cron_catch_ups.occurrence is 'The scheduled time that was missed.';
-comment on column public.reminder_cron_catch_ups.run_id is 'The cron_execution_log row of the catch-up run; pruned with it.';
+comment on column public.reminder_cron_catch_ups.run_id is 'The cron_execution_log id of the catch-up run; pruned with the log.';
 
--- The log's pruning deletes through this foreign key; without the index each deleted row scans the table.
+-- status and logs join each run to its catch-up record through this.
 create index if not exists reminder_cron_catch_ups_run_id_idx on public.reminder_cron_catch_ups (run_id);
 
 alter table public.reminder_cron_catch_ups enable row level security;
@@ -323,6 +324,9 @@ begin
   delete from public.cron_execution_log l
    where l.triggered_at < now() - log_age;
   get diagnostics log_rows = row_count;
+  -- A catch-up runs within hours of its occurrence: its record goes when its run's row does.
+  delete from public.reminder_cron_catch_ups c
+   where c.occurrence < now() - log_age;
 
   -- cron.job_run_details has one index, its primary key runid, which grows as runs start: find the oldest
   -- run to keep through it, then delete below it, so the work follows the rows deleted, not the table.

@@ -35,6 +35,7 @@ afterAll(async () => {
     for (const name of probes) {
       await asCronRunner(client, () => client.query("select cron.unschedule($1)", [name]));
       await client.query("delete from public.cron_execution_log where job_name = $1", [name]);
+      await client.query("delete from public.reminder_cron_catch_ups where job_name = $1", [name]);
     }
   });
   await endpoint.close();
@@ -59,6 +60,7 @@ async function missedProbe(client: Client, name: string, options: { occurrence?:
   probes.push(name);
   // A probe starts with no history (an earlier jest run on the same stack may have left some).
   await client.query("delete from public.cron_execution_log where job_name = $1", [name]);
+  await client.query("delete from public.reminder_cron_catch_ups where job_name = $1", [name]);
   await asCronRunner(client, () => client.query("select cron.schedule($1, $2, $3)", [name, options.schedule ?? onceAt(occurrence), dispatchCommand(name)]));
   if (options.ranBefore ?? true) {
     await client.query("insert into public.cron_execution_log (job_name, status, triggered_at, finished_at, http_status) values ($1, 'succeeded', $2, $2, 200)", [

@@ -45,6 +45,7 @@ const prune = (client: Client, logAge: string | null, detailsAge: string | null)
 
 async function clean(client: Client): Promise<void> {
   await client.query("delete from public.cron_execution_log where job_name = $1", [probe]);
+  await client.query("delete from public.reminder_cron_catch_ups where job_name = $1", [probe]);
   await client.query("delete from cron.job_run_details where runid < -100000");
   await deleteSecret(client, intervalSettings.logRetention.secret);
   await deleteSecret(client, intervalSettings.runDetailsRetention.secret);
@@ -75,13 +76,15 @@ test("rows older than the ages are deleted, recent rows kept, and another role's
     expect(deleted.run_detail_rows).toBeGreaterThanOrEqual(2);
   }));
 
-test("a caught-up run's record goes with its log row", () =>
+test("a catch-up record goes when its run's log row does", () =>
   withClient(async (client) => {
-    const id = await logRow(client, 100);
-    await client.query("insert into public.reminder_cron_catch_ups (job_name, occurrence, run_id) values ($1, $2, $3)", [probe, daysAgo(100), id]);
+    const [old, recent] = [await logRow(client, 100), await logRow(client, 10)];
+    const record = "insert into public.reminder_cron_catch_ups (job_name, occurrence, run_id) values ($1, $2, $3)";
+    await client.query(record, [probe, daysAgo(100.1), old]);
+    await client.query(record, [probe, daysAgo(10.1), recent]);
     await prune(client, "90 days", "14 days");
-    const { rows } = await client.query("select count(*)::int as n from public.reminder_cron_catch_ups where run_id = $1", [id]);
-    expect(rows[0].n).toBe(0);
+    const { rows } = await client.query("select run_id from public.reminder_cron_catch_ups where job_name = $1", [probe]);
+    expect(rows.map((r) => String(r.run_id))).toEqual([recent]);
   }));
 
 test("without arguments the ages come from Vault, else the defaults (90 and 14 days)", () =>
