@@ -8,17 +8,11 @@ import { Client } from "pg";
 import { logs } from "../cli/commands/logs";
 import { status } from "../cli/commands/status";
 import { startStack } from "../stack/stack";
+import { runStandalone, spread } from "./run";
 import { defaultJobName, logTable, qualified } from "../infra/sql/names";
 
 const historyRows = 1_000_000;
 const probe = "bench-operations";
-
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-};
-const round = (ms: number) => Math.round(ms * 1000) / 1000;
-const summary = (values: number[]) => ({ calls: values.length, median: round(percentile(values, 50)), p95: round(percentile(values, 95)) });
 
 /** Server-side time of one catch-up check as its job runs it, in a transaction rolled back so nothing is sent. */
 async function catchUpCosts(client: Client, calls: number): Promise<number[]> {
@@ -48,7 +42,7 @@ export async function run(): Promise<Record<string, unknown>> {
   const client = new Client({ connectionString: state.postgresUrl });
   await client.connect();
   try {
-    const catchUp = summary(await catchUpCosts(client, 200));
+    const catchUp = spread(await catchUpCosts(client, 200));
     await client.query(`set time zone 'UTC'`);
     await client.query(
       `insert into ${qualified(logTable)} (job_name, status, triggered_at, finished_at, http_status)
@@ -59,8 +53,8 @@ export async function run(): Promise<Record<string, unknown>> {
     );
     await client.query(`analyze ${qualified(logTable)}`);
     try {
-      const statusMs = summary(await timed(20, () => status(client, probe)));
-      const logsMs = summary(await timed(20, () => logs(client, probe, new Date(Date.now() - 86_400_000))));
+      const statusMs = spread(await timed(20, () => status(client, probe)));
+      const logsMs = spread(await timed(20, () => logs(client, probe, new Date(Date.now() - 86_400_000))));
       return {
         catchUpCheckMs: catchUp,
         statusMs: { ...statusMs, historyRows },
@@ -76,12 +70,4 @@ export async function run(): Promise<Record<string, unknown>> {
   }
 }
 
-if (require.main === module) {
-  run().then(
-    (result) => process.stdout.write(JSON.stringify(result, null, 2) + "\n"),
-    (error) => {
-      process.stderr.write(`bench operations: ${(error as Error).message}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runStandalone("operations", run);

@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: runs every benchmark of the project, one after the other, and writes bench/results.json
  * with the machine they ran on. A benchmark is any bench/*.ts but this file that exports
- * `async function run(): Promise<Record<string, unknown>>`; its result lands under its file name, so a new
- * benchmark needs no change here.
+ * `async function run(): Promise<Record<string, unknown>>` (a helper module without one is skipped); its
+ * result lands under its file name, so a new benchmark needs no change here.
  *
  *   npm run bench                       every benchmark
  *   npm run bench -- trigger.ts         only those named (with or without .ts); the others' figures are kept
@@ -34,6 +34,18 @@ export function benchmarkFiles(dir: string = benchDir): string[] {
   return readdirSync(dir)
     .filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts") && file !== basename(__filename))
     .sort();
+}
+
+/** The files of `dir` that export run(), by file name; a helper module without one is not a benchmark. */
+export async function discoverBenchmarks(dir: string = benchDir): Promise<{ benchmarks: Map<string, Benchmark>; skipped: string[] }> {
+  const benchmarks = new Map<string, Benchmark>();
+  const skipped: string[] = [];
+  for (const file of benchmarkFiles(dir)) {
+    const module = (await import(join(dir, file))) as { run?: unknown };
+    if (typeof module.run === "function") benchmarks.set(file, module.run as Benchmark);
+    else skipped.push(file);
+  }
+  return { benchmarks, skipped };
 }
 
 /** The names asked for on the command line, as file names; throws on a name that is no benchmark. */
@@ -94,18 +106,34 @@ export async function machine(state: StackState): Promise<Record<string, unknown
   }
 }
 
-async function runOne(file: string): Promise<Record<string, unknown>> {
-  const module = (await import(join(benchDir, file))) as { run?: unknown };
-  if (typeof module.run !== "function") {
-    throw new Error(`bench/${file} exports no run(); export async function run(): Promise<Record<string, unknown>> to include it.`);
-  }
+/** The median and 95th percentile of `values`, rounded to microseconds, as every benchmark here reports them. */
+export function spread(values: number[]): { calls: number; median: number; p95: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] * 1000) / 1000;
+  return { calls: values.length, median: at(50), p95: at(95) };
+}
+
+/** For `npx tsx bench/<name>.ts`: runs one benchmark alone and prints its result. */
+export function runStandalone(name: string, benchmark: Benchmark): void {
+  benchmark().then(
+    (result) => process.stdout.write(JSON.stringify(result, null, 2) + "\n"),
+    (error) => {
+      process.stderr.write(`bench ${name}: ${(error as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+async function runOne(benchmark: Benchmark): Promise<Record<string, unknown>> {
   const started = performance.now();
-  const result = await (module.run as Benchmark)();
+  const result = await benchmark();
   return { ...result, benchmarkMs: Math.round(performance.now() - started) };
 }
 
 async function main(asked: string[]): Promise<number> {
-  const files = selectFiles(benchmarkFiles(), asked);
+  const { benchmarks, skipped } = await discoverBenchmarks();
+  for (const file of skipped) say(`${file} exports no run(), so it is not a benchmark: skipped`);
+  const files = selectFiles([...benchmarks.keys()], asked);
   const wasRunning = await isRunningStack(readState());
   const state = await startStack({ log: say });
   try {
@@ -115,7 +143,7 @@ async function main(asked: string[]): Promise<number> {
     for (const file of files) {
       say(`${file}: running`);
       try {
-        results.benchmarks[file] = await runOne(file);
+        results.benchmarks[file] = await runOne(benchmarks.get(file)!);
         say(`${file}: ${JSON.stringify(results.benchmarks[file])}`);
       } catch (error) {
         failed++;

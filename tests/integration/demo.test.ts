@@ -8,10 +8,10 @@ import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client } from "pg";
 import { isAlive } from "../../stack/processes";
 import { repoRoot } from "../../stack/paths";
 import type { StackState } from "../../stack/stack";
+import { isRunningStack } from "../support/stack-status";
 
 const dir = mkdtempSync(join(tmpdir(), "reminder-cron-demo-"));
 chmodSync(dir, 0o755);
@@ -40,18 +40,6 @@ function npmStart(args: string[], onOutput?: (stdout: string, pid: number) => vo
     child.on("error", reject);
     child.on("exit", (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
-}
-
-async function databaseAnswers(url: string): Promise<boolean> {
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
 }
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -84,7 +72,7 @@ test("npm start -- --once on a fresh clone's stack: one run through the job's pa
 
   const after = state();
   expect(after.processes).toEqual({});
-  expect(await databaseAnswers(after.postgresUrl)).toBe(false);
+  expect(await isRunningStack(after)).toBe(false);
 }, 180_000);
 
 test("npm start stays up for the CLI until Ctrl-C, which stops everything it started; a second run reminds nobody twice", async () => {
@@ -106,5 +94,5 @@ test("npm start stays up for the CLI until Ctrl-C, which stops everything it sta
   const after = state();
   expect(after.processes).toEqual({});
   expect(pids.filter(isAlive)).toEqual([]);
-  expect(await databaseAnswers(after.postgresUrl)).toBe(false);
+  expect(await isRunningStack(after)).toBe(false);
 }, 180_000);
