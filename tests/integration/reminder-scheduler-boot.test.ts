@@ -101,4 +101,17 @@ describe("the local Edge Functions server", () => {
     // Inside the checkout (the default .local/) git must ignore it; REMINDER_CRON_LOCAL_DIR may put it outside.
     if (secretsFile.startsWith(`${repoRoot}/`)) expect(spawnSync("git", ["check-ignore", "-q", secretsFile], { cwd: repoRoot }).status).toBe(0);
   });
+
+  test("`tsx stack/edge-functions.ts invoke` calls the function with the stack's credential and prints the answer, not the credential", () => {
+    const result = spawnSync(process.execPath, [require.resolve("tsx/cli"), join(repoRoot, "stack/edge-functions.ts"), "invoke", "reminder-scheduler", '{"job_name": "cli"}'], {
+      cwd: repoRoot,
+      encoding: "utf8",
+      timeout: 20000,
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^200 \{"run_id":\d+,"status":"succeeded",/);
+    const { credential, sharedSecret } = functionEndpoint(stack());
+    expect(result.stdout + result.stderr).not.toContain(credential);
+    expect(result.stdout + result.stderr).not.toContain(sharedSecret);
+  });
 });

@@ -143,14 +143,14 @@ async function handle(request: Request): Promise<Response> {
 Deno.serve(handle);
 
 /*
- * To invoke locally (npm run db:start serves this function at <functionsUrl>/reminder-scheduler; the URL and
- * the credential are in the stack's state, see functionEndpoint() in stack/edge-functions.ts):
+ * To invoke locally (`npm run db:start` serves this function at <functionsUrl>/reminder-scheduler with a
+ * random service role key and shared secret of its own; functionEndpoint(state) in stack/edge-functions.ts
+ * gives code both, and this command uses them without printing them):
  *
- *   npx tsx -e 'import { readState } from "./stack/stack"; import { functionEndpoint } from "./stack/edge-functions";
- *     const e = functionEndpoint(readState()!); console.log(`URL=${e.url}\nKEY=${e.credential}`)' > .local/fn.env
- *   . .local/fn.env
- *   curl -i -X POST "$URL" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
- *        -d '{"job_name": "manual"}'
+ *   npx tsx stack/edge-functions.ts invoke reminder-scheduler '{"job_name": "manual"}'
+ *   # 200 {"run_id":12,"status":"succeeded","as_of":"2026-11-28","evaluated":3,"created":3,"skipped":0,"duration_ms":4}
+ *
+ * From supabase-js: createClient(endpoint.supabaseUrl, endpoint.credential).functions.invoke("reminder-scheduler", { body: {} }).
  *
  * On a Supabase project:
  *   supabase secrets set REMINDER_SHARED_SECRET=$(openssl rand -hex 32)
