@@ -11,6 +11,7 @@
  * with `npm run bench -- reminder-run`, or print the figures only with `npx tsx bench/reminder-run.ts`.
  */
 import { Client } from "pg";
+import { runStandalone } from "./run";
 import { startStack } from "../stack/stack";
 import { functionEndpoint } from "../stack/edge-functions";
 
@@ -122,12 +123,4 @@ export async function run(): Promise<Record<string, unknown>> {
   };
 }
 
-if (require.main === module) {
-  run().then(
-    (result) => process.stdout.write(JSON.stringify(result, null, 2) + "\n"),
-    (error) => {
-      process.stderr.write(`bench reminder-run: ${(error as Error).message}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runStandalone("reminder-run", run);
