@@ -109,11 +109,12 @@ export interface Settings {
 
 /** The operations settings as they apply now (Vault, else defaults); null before the operations migration. */
 export async function settings(client: Client): Promise<Settings | null> {
-  const read = (key: keyof typeof intervalSettings) =>
-    `extract(epoch from ${qualified(settingFunction)}('${intervalSettings[key].secret}', '${intervalSettings[key].default}'))::float8`;
+  const { catchUpWindow, logRetention, runDetailsRetention } = intervalSettings;
+  const read = (first: number) => `extract(epoch from ${qualified(settingFunction)}($${first}, $${first + 1}))::float8`;
   try {
     const { rows } = await client.query(
-      `select ${read("catchUpWindow")} as catch_up_window, ${read("logRetention")} as log_retention, ${read("runDetailsRetention")} as run_details_retention`,
+      `select ${read(1)} as catch_up_window, ${read(3)} as log_retention, ${read(5)} as run_details_retention`,
+      [catchUpWindow.secret, catchUpWindow.default, logRetention.secret, logRetention.default, runDetailsRetention.secret, runDetailsRetention.default],
     );
     return {
       catchUpWindowSeconds: rows[0].catch_up_window,
@@ -121,6 +122,7 @@ export async function settings(client: Client): Promise<Settings | null> {
       runDetailsRetentionSeconds: rows[0].run_details_retention,
     };
   } catch (error) {
+    // 42883: the function does not exist, i.e. the operations migration has not been applied here.
     if ((error as { code?: string }).code === "42883") return null;
     throw error;
   }
