@@ -16,7 +16,7 @@ import { isAccepted, presentedCredentials } from "../_shared/credentials.ts";
 import { optionalIntegerEnv, requireEnv } from "../_shared/env.ts";
 import { json, jsonError } from "../_shared/http.ts";
 import { parseRunRequest } from "./request.ts";
-import { beginRun, connect, evaluateRun, failRun } from "./run.ts";
+import { beginRun, connect, evaluateRun, failRun, type Started } from "./run.ts";
 
 // The environment first: without its database or its credentials the function must not serve at all.
 const env = requireEnv(
@@ -108,7 +108,7 @@ async function handle(request: Request): Promise<Response> {
   const parsed = parseRunRequest(await request.text());
   if (!parsed.ok) return jsonError(400, parsed.error);
 
-  let started;
+  let started: Started;
   try {
     started = await beginRun(sql, parsed.request);
   } catch (error) {
