@@ -49,7 +49,7 @@ export const grants: Grant[] = [
 ];
 
 /** Our own objects, whose PUBLIC and API-role privileges the migration revokes before granting the matrix. */
-const ownObjects = {
+const ownObjects: OwnObjects = {
   tables: [`${logTable.schema}.${logTable.name}`],
   functions: [
     `${dispatchFunction.schema}.${dispatchFunction.name}(${dispatchFunction.signature})`,
@@ -70,15 +70,23 @@ function renderGrant(grant: Grant): string {
   }
 }
 
-/** REVOKE everything on our objects from PUBLIC and the API roles, then GRANT exactly the matrix. */
-export function renderGrants(): string {
+interface OwnObjects {
+  tables: string[];
+  functions: string[];
+}
+
+/** REVOKE everything on the given objects from PUBLIC and the API roles, then GRANT exactly `matrix`. */
+function renderPrivileges(objects: OwnObjects, matrix: Grant[]): string {
   const everyone = ["public", ...apiRoles].join(", ");
   return [
-    ...ownObjects.tables.map((table) => `revoke all on table ${table} from ${everyone};`),
-    ...ownObjects.functions.map((fn) => `revoke all on function ${fn} from ${everyone};`),
-    ...grants.map(renderGrant),
+    ...objects.tables.map((table) => `revoke all on table ${table} from ${everyone};`),
+    ...objects.functions.map((fn) => `revoke all on function ${fn} from ${everyone};`),
+    ...matrix.map(renderGrant),
   ].join("\n");
 }
+
+/** The trigger migration's privileges: its objects and `grants`. */
+export const renderGrants = (): string => renderPrivileges(ownObjects, grants);
 
 /**
  * The operations migration's objects (catch-up, retention), kept apart from `grants` because they exist
@@ -91,7 +99,7 @@ export const operationsGrants: Grant[] = [
   { kind: "table", role: "service_role", schema: catchUpTable.schema, table: catchUpTable.name, privileges: ["SELECT"] },
 ];
 
-const operationsObjects = {
+const operationsObjects: OwnObjects = {
   tables: [qualifiedName(catchUpTable)],
   functions: [catchUpFunction, pruneFunction, settingFunction, scheduleFieldsFunction, previousOccurrenceFunction].map(
     (fn) => `${qualifiedName(fn)}(${fn.signature})`,
@@ -103,11 +111,4 @@ function qualifiedName(object: { schema: string; name: string }): string {
 }
 
 /** As renderGrants, for the operations migration's objects and operationsGrants. */
-export function renderOperationsGrants(): string {
-  const everyone = ["public", ...apiRoles].join(", ");
-  return [
-    ...operationsObjects.tables.map((table) => `revoke all on table ${table} from ${everyone};`),
-    ...operationsObjects.functions.map((fn) => `revoke all on function ${fn} from ${everyone};`),
-    ...operationsGrants.map(renderGrant),
-  ].join("\n");
-}
+export const renderOperationsGrants = (): string => renderPrivileges(operationsObjects, operationsGrants);
