@@ -12,15 +12,15 @@ export function runbookSql(jobName: string, action: RunbookAction): string {
   return entry.sql;
 }
 
-/** The runbook writes its reschedule entry with this example schedule, in the Vault update and in alter_job. */
+/** The runbook writes its reschedule entry with this example schedule: in the Vault create, the Vault update and alter_job. */
 const exampleSchedule = "'30 5 * * *'";
 
 /** The reschedule entry with the example replaced by `expression`, which the caller has validated. */
 export function rescheduleSql(jobName: string, expression: string): string {
   const sql = runbookSql(jobName, "Reschedule");
   const uses = sql.split(exampleSchedule).length - 1;
-  if (uses !== 2) {
-    throw new Error(`The runbook's reschedule entry no longer uses ${exampleSchedule} twice (Vault and alter_job); update cli/runbook-sql.ts to match it.`);
+  if (uses !== 3) {
+    throw new Error(`The runbook's reschedule entry no longer uses ${exampleSchedule} three times (Vault create, Vault update, alter_job); update cli/runbook-sql.ts to match it.`);
   }
   return sql.split(exampleSchedule).join(`'${expression.replace(/'/g, "''")}'`);
 }

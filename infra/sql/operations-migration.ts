@@ -52,10 +52,6 @@ export function operationsRunbook(): RunbookEntry[] {
     { action: `Change how long the execution log is kept (default ${logRetention.default})`, sql: setSecretSql(logRetention.secret, "180 days") },
     { action: `Change how long pg_cron's run history is kept (default ${runDetailsRetention.default})`, sql: setSecretSql(runDetailsRetention.secret, "30 days") },
     { action: "Prune now", sql: `${pruneCommand};` },
-    {
-      action: "Remove the catch-up and retention jobs (after removing the trigger for good)",
-      sql: `set role ${cronRunnerRole}; select cron.unschedule(${lit(catchUpJobName)}); select cron.unschedule(${lit(retentionJobName)}); reset role;`,
-    },
   ];
 }
 

@@ -3,7 +3,7 @@
  * README and the CLI. Every statement runs as `postgres` (Supabase's SQL editor or psql); the job belongs
  * to cron_runner, so changing it means acting as that role for one statement.
  */
-import { cronRunnerRole, defaultCronExpression, defaultJobName, dispatchCommand, qualified, logTable, reconcileJobName, vaultSecrets } from "./names";
+import { cronRunnerRole, defaultCronExpression, defaultJobName, dispatchCommand, qualified, logTable, vaultSecrets } from "./names";
 
 export interface RunbookEntry {
   /** What the on-call person wants to do, as the header of the entry. */
@@ -23,7 +23,8 @@ export function runbook(jobName: string = defaultJobName): RunbookEntry[] {
     {
       action: "Reschedule (UTC; keep the Vault secret in step so a redeploy keeps it)",
       sql:
-        `select vault.update_secret((select id from vault.secrets where name = ${lit(vaultSecrets.cronExpression)}), ${lit("30 5 * * *")}); ` +
+        `select vault.create_secret(${lit("30 5 * * *")}, ${lit(vaultSecrets.cronExpression)}) where not exists (select 1 from vault.secrets where name = ${lit(vaultSecrets.cronExpression)}); ` +
+        `select vault.update_secret(id, ${lit("30 5 * * *")}) from vault.secrets where name = ${lit(vaultSecrets.cronExpression)}; ` +
         asRunner(`select cron.alter_job(${jobId(jobName)}, schedule := ${lit("30 5 * * *")});`),
     },
     { action: "Run now (outside the schedule)", sql: `${dispatchCommand(jobName)};` },
@@ -31,7 +32,8 @@ export function runbook(jobName: string = defaultJobName): RunbookEntry[] {
       action: "Read the log (last 24 hours)",
       sql: `select triggered_at, status, http_status, error_message, finished_at from ${qualified(logTable)} where job_name = ${lit(jobName)} and triggered_at > now() - interval '24 hours' order by triggered_at desc;`,
     },
-    { action: "Remove the job for good", sql: asRunner(`select cron.unschedule(${lit(jobName)}); select cron.unschedule(${lit(reconcileJobName)});`) },
+    // Every job cron_runner owns is reminder-cron's: the trigger, its reconcile, catch-up and retention jobs.
+    { action: "Remove the jobs for good", sql: asRunner("select cron.unschedule(jobid) from cron.job where username = current_user;") },
     {
       action: "Restore a removed job",
       sql: `re-apply this migration (supabase db reset locally, or pulumi up); it schedules ${lit(jobName)} at reminder_cron_expression, default ${lit(defaultCronExpression)}`,

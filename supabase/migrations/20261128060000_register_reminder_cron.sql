@@ -20,7 +20,7 @@
 --   set role cron_runner; select cron.alter_job((select jobid from cron.job where jobname = 'daily-reminder-eval' and username = 'cron_runner'), active := true); reset role;
 --
 -- Reschedule (UTC; keep the Vault secret in step so a redeploy keeps it):
---   select vault.update_secret((select id from vault.secrets where name = 'reminder_cron_expression'), '30 5 * * *'); set role cron_runner; select cron.alter_job((select jobid from cron.job where jobname = 'daily-reminder-eval' and username = 'cron_runner'), schedule := '30 5 * * *'); reset role;
+--   select vault.create_secret('30 5 * * *', 'reminder_cron_expression') where not exists (select 1 from vault.secrets where name = 'reminder_cron_expression'); select vault.update_secret(id, '30 5 * * *') from vault.secrets where name = 'reminder_cron_expression'; set role cron_runner; select cron.alter_job((select jobid from cron.job where jobname = 'daily-reminder-eval' and username = 'cron_runner'), schedule := '30 5 * * *'); reset role;
 --
 -- Run now (outside the schedule):
 --   select public.dispatch_reminder_run('daily-reminder-eval');
@@ -28,8 +28,8 @@
 -- Read the log (last 24 hours):
 --   select triggered_at, status, http_status, error_message, finished_at from public.cron_execution_log where job_name = 'daily-reminder-eval' and triggered_at > now() - interval '24 hours' order by triggered_at desc;
 --
--- Remove the job for good:
---   set role cron_runner; select cron.unschedule('daily-reminder-eval'); select cron.unschedule('reminder-eval-reconcile'); reset role;
+-- Remove the jobs for good:
+--   set role cron_runner; select cron.unschedule(jobid) from cron.job where username = current_user; reset role;
 --
 -- Restore a removed job:
 --   re-apply this migration (supabase db reset locally, or pulumi up); it schedules 'daily-reminder-eval' at reminder_cron_expression, default '0 6 * * *'

@@ -42,9 +42,6 @@
 --
 -- Prune now:
 --   select * from public.prune_reminder_cron_history();
---
--- Remove the catch-up and retention jobs (after removing the trigger for good):
---   set role cron_runner; select cron.unschedule('reminder-eval-catch-up'); select cron.unschedule('reminder-eval-retention'); reset role;
 
 create table if not exists public.reminder_cron_catch_ups (
   job_name      text        not null,

@@ -46,14 +46,13 @@ test("applying the migration twice leaves exactly one row for the job, with the 
 test("works on a database where nothing of it exists yet", () =>
   withClient(async (client) => {
     await client.query("begin");
+    // Every job cron_runner owns (the later operations migration adds two), then everything granted to it.
     await client.query("set local role cron_runner");
-    await client.query(`select cron.unschedule(${"$1"})`, [defaultJobName]);
-    await client.query(`select cron.unschedule(${"$1"})`, [reconcileJobName]);
+    await client.query("select cron.unschedule(jobid) from cron.job where username = current_user");
     await client.query("reset role");
-    await client.query("drop table public.cron_execution_log");
+    await client.query("drop table public.cron_execution_log cascade");
     await client.query("drop function public.dispatch_reminder_run(text), public.reconcile_reminder_runs()");
-    await client.query("revoke usage on schema cron from cron_runner");
-    await client.query("revoke execute on function cron.alter_job(bigint, text, text, text, text, boolean) from cron_runner");
+    await client.query("drop owned by cron_runner");
     await client.query("drop role cron_runner");
     await applyMigration(client);
     const jobs = await jobRows(client);

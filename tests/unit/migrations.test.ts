@@ -21,7 +21,7 @@ describe("generated migrations", () => {
 
   test("the cron migration carries the runbook the task card asks for", () => {
     const sql = readFileSync(join(migrationsDir, committed.find((f) => f.endsWith("_register_reminder_cron.sql"))!), "utf8");
-    for (const heading of ["Emergency pause", "Resume", "Reschedule", "Run now", "Read the log", "Remove the job for good"]) {
+    for (const heading of ["Emergency pause", "Resume", "Reschedule", "Run now", "Read the log", "Remove the jobs for good"]) {
       expect(sql).toContain(`-- ${heading}`);
     }
   });
