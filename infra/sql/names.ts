@@ -2,6 +2,7 @@
  * The names every part of reminder-cron agrees on: the migration, the Pulumi component, the CLI and the
  * tests import them from here, so a rename is one edit and nothing can drift.
  */
+import { sqlLiteral } from "./literal";
 
 /** The pg_cron job that triggers the daily reminder run. */
 export const defaultJobName = "daily-reminder-eval";
@@ -33,5 +34,5 @@ export const dispatchTimeoutMs = 5000;
 export const qualified = (object: { schema: string; name: string }) => `${object.schema}.${object.name}`;
 
 /** The SQL a job runs: the dispatch function, named with the job so one function serves any job name. */
-export const dispatchCommand = (jobName: string) => `select public.dispatch_reminder_run('${jobName.replace(/'/g, "''")}')`;
+export const dispatchCommand = (jobName: string) => `select public.dispatch_reminder_run(${sqlLiteral(jobName)})`;
 export const reconcileCommand = "select public.reconcile_reminder_runs()";

@@ -21,9 +21,10 @@ import {
   settingFunction,
 } from "./operations-names";
 import { renderOperationsGrants } from "./privileges";
-import { runbook, RunbookEntry } from "./runbook";
+import { RunbookEntry, runbookSql } from "./runbook";
+import { sqlLiteral } from "./literal";
 
-const lit = (value: string) => `'${value.replace(/'/g, "''")}'`;
+const lit = sqlLiteral;
 
 export const catchUpCommand = (jobName: string) => `select ${qualified(catchUpFunction)}(${lit(jobName)})`;
 export const pruneCommand = `select * from ${qualified(pruneFunction)}()`;
@@ -31,12 +32,6 @@ export const pruneCommand = `select * from ${qualified(pruneFunction)}()`;
 const setSecretSql = (name: string, value: string) =>
   `select vault.update_secret((select id from vault.secrets where name = ${lit(name)}), ${lit(value)}); ` +
   `-- or, the first time: select vault.create_secret(${lit(value)}, ${lit(name)});`;
-
-const entry = (jobName: string, action: string) => {
-  const found = runbook(jobName).find((candidate) => candidate.action.startsWith(action));
-  if (!found) throw new Error(`infra/sql/runbook.ts has no entry starting "${action}"; the operations runbook reuses it.`);
-  return found.sql;
-};
 
 /** The on-call entries for the catch-up and the retention, as exact SQL; pause and resume are the main runbook's, for another job. */
 export function operationsRunbook(): RunbookEntry[] {
@@ -47,8 +42,8 @@ export function operationsRunbook(): RunbookEntry[] {
       sql: `select c.occurrence, c.caught_up_at, l.status, l.http_status, l.error_message from ${qualified(catchUpTable)} c join ${qualified(logTable)} l on l.id = c.run_id order by c.occurrence desc limit 20;`,
     },
     { action: `Change the catch-up window (default ${catchUpWindow.default})`, sql: setSecretSql(catchUpWindow.secret, "3 hours") },
-    { action: "Stop catching up missed runs", sql: entry(catchUpJobName, "Emergency pause") },
-    { action: "Catch up missed runs again", sql: entry(catchUpJobName, "Resume") },
+    { action: "Stop catching up missed runs", sql: runbookSql(catchUpJobName, "Emergency pause") },
+    { action: "Catch up missed runs again", sql: runbookSql(catchUpJobName, "Resume") },
     { action: `Change how long the execution log is kept (default ${logRetention.default})`, sql: setSecretSql(logRetention.secret, "180 days") },
     { action: `Change how long pg_cron's run history is kept (default ${runDetailsRetention.default})`, sql: setSecretSql(runDetailsRetention.secret, "30 days") },
     { action: "Prune now", sql: `${pruneCommand};` },

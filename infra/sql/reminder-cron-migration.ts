@@ -15,6 +15,7 @@ import {
 } from "./names";
 import { renderGrants } from "./privileges";
 import { runbook } from "./runbook";
+import { sqlLiteral } from "./literal";
 
 /** How long after its dispatch a run without a pg_net response is declared failed (and no longer blocks the next). */
 export const responseDeadlineSeconds = 120;
@@ -22,7 +23,7 @@ export const responseDeadlineSeconds = 120;
 /** How long one reconcile pass waits for same-minute dispatches to be answered: the timeout plus two seconds. */
 export const reconcileWaitMs = dispatchTimeoutMs + 2000;
 
-const lit = (value: string) => `'${value.replace(/'/g, "''")}'`;
+const lit = sqlLiteral;
 
 function header(): string {
   const entries = runbook().flatMap((entry) => ["--", `-- ${entry.action}:`, `--   ${entry.sql}`]);

@@ -14,8 +14,9 @@ import {
   runFunctions,
   runLeaseMinutes,
 } from "./reminder-data-names";
+import { sqlLiteral } from "./literal";
 
-const lit = (value: string) => `'${value.replace(/'/g, "''")}'`;
+const lit = sqlLiteral;
 const list = (values: readonly string[]) => values.map(lit).join(", ");
 
 function header(): string {

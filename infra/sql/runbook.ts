@@ -3,6 +3,7 @@
  * README and the CLI. Every statement runs as `postgres` (Supabase's SQL editor or psql); the job belongs
  * to cron_runner, so changing it means acting as that role for one statement.
  */
+import { sqlLiteral } from "./literal";
 import { cronRunnerRole, defaultCronExpression, defaultJobName, dispatchCommand, qualified, logTable, vaultSecrets } from "./names";
 
 export interface RunbookEntry {
@@ -11,7 +12,7 @@ export interface RunbookEntry {
   sql: string;
 }
 
-const lit = (value: string) => `'${value.replace(/'/g, "''")}'`;
+const lit = sqlLiteral;
 const asRunner = (statement: string) => `set role ${cronRunnerRole}; ${statement} reset role;`;
 const jobId = (jobName: string) => `(select jobid from cron.job where jobname = ${lit(jobName)} and username = ${lit(cronRunnerRole)})`;
 
@@ -39,4 +40,11 @@ export function runbook(jobName: string = defaultJobName): RunbookEntry[] {
       sql: `re-apply this migration (supabase db reset locally, or pulumi up); it schedules ${lit(jobName)} at reminder_cron_expression, default ${lit(defaultCronExpression)}`,
     },
   ];
+}
+
+/** The SQL of the entry whose action starts with `action`: what the CLI and the operations runbook reuse verbatim. */
+export function runbookSql(jobName: string, action: string): string {
+  const entry = runbook(jobName).find((candidate) => candidate.action.startsWith(action));
+  if (!entry) throw new Error(`infra/sql/runbook.ts has no entry starting "${action}", which is reused elsewhere; restore it.`);
+  return entry.sql;
 }
