@@ -7,6 +7,7 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../stack/paths";
+import { runStandalone } from "./run";
 
 function timedCli(dir: string, command: string): number {
   const { DATABASE_URL: _ignored, ...env } = process.env;
@@ -34,6 +35,4 @@ export async function run(): Promise<Record<string, unknown>> {
   }
 }
 
-if (require.main === module) {
-  run().then((result) => process.stdout.write(JSON.stringify(result, null, 2) + "\n"));
-}
+if (require.main === module) runStandalone("stack-startup", run);
