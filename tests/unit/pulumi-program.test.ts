@@ -15,6 +15,7 @@ import { catchUpJobName, retentionJobName } from "../../infra/sql/operations-nam
 import { grantResourceName } from "../../infra/reminder-cron";
 import { migrationsDir, repoRoot } from "../../stack/paths";
 import { isWireSecret, mockJobId, ofType, plainStrings, ProgramRun, runProgram, stackFileConfig, valueOf } from "../support/pulumi-mocks";
+import { sqlLiteral } from "../../infra/sql/literal";
 
 const types = {
   component: "reminder-cron:index:ReminderCron",
@@ -293,11 +294,10 @@ describe("one source for the privileges and the jobs", () => {
     const sql = committedSql().join("\n");
     const membership = only(result, types.grantRole).inputs;
     expect(sql).toContain(`grant ${membership.grantRole} to ${membership.role};`);
-    const quote = (text: string) => `'${text.replace(/'/g, "''")}'`;
     for (const { inputs } of ofType(result, types.cronJob)) {
       if (inputs.jobName === defaultJobName) continue; // its schedule comes from Vault, which Pulumi writes
-      expect(sql).toContain(`cron.schedule(${quote(inputs.jobName)}, ${quote(inputs.schedule)}, ${quote(inputs.command)})`);
+      expect(sql).toContain(`cron.schedule(${sqlLiteral(inputs.jobName)}, ${sqlLiteral(inputs.schedule)}, ${sqlLiteral(inputs.command)})`);
     }
-    expect(sql).toContain(`cron.schedule(${quote(defaultJobName)}, expression, ${quote(dispatchCommand(defaultJobName))})`);
+    expect(sql).toContain(`cron.schedule(${sqlLiteral(defaultJobName)}, expression, ${sqlLiteral(dispatchCommand(defaultJobName))})`);
   });
 });
