@@ -439,14 +439,19 @@ function strictProblem(text: string, version: string): string | undefined {
       const sameLetters = known.find((k) => k === name.toLowerCase());
       return sameLetters
         ? `pg_cron matches @ names case-sensitively and knows no '${name}'; write '${sameLetters}'`
-        : `pg_cron knows no '${name}'; it knows ${known.join(", ")}`;
+        : `pg_cron knows no '${name}'; it knows ${known.join(", ")} (and @yearly, @annually, @reboot, which are refused here)`;
     }
     if (rest.length > 0) return `pg_cron ignores everything after '${name}' ('${rest.join(" ")}'); write '${name}' alone or five fields, e.g. ${example}`;
     return undefined;
   }
   const parts = text.split(" ");
   if (parts.length !== 5) {
-    const hint = parts.length > 5 ? `; pg_cron reads the first five only and ignores '${parts.slice(5).join(" ")}'${parts.length === 6 ? ", so a seconds-first six-field expression shifts its meaning" : ""}` : "";
+    const hint =
+      parts.length === 6
+        ? "; pg_cron has no seconds field and would read the first five fields only, shifting their meaning"
+        : parts.length > 6
+          ? `; pg_cron would read the first five only and ignore '${parts.slice(5).join(" ")}'`
+          : "";
     return `it has ${parts.length} fields; pg_cron needs exactly 5 (minute hour day-of-month month day-of-week, UTC)${hint}. Example: ${example}`;
   }
   for (const [index, spec] of fieldSpecs.entries()) {
@@ -478,7 +483,7 @@ export function parseSchedule(schedule: string, pgCronVersion: string): { parsed
   const fields: CronFields = { ...reading.entry };
   delete (fields as Partial<{ kind: string }>).kind;
   if (!nextRun(fields, new Date(Date.UTC(2025, 0, 1)))) {
-    return { problem: `it never runs: no date has that day of the month in that month${fields.domStar || fields.dowStar ? " on that weekday" : ""}; e.g. ${example}` };
+    return { problem: `it never runs: no date matches its day-of-month, month and day-of-week fields; e.g. ${example}` };
   }
   return { parsed: { kind: "cron", expression: text, fields } };
 }

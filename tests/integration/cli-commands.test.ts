@@ -291,7 +291,8 @@ describe("reschedule", () => {
     ["0 6 * * 8", "day of week 8 is outside 0-7; give five fields in UTC, e.g. '0 6 * * *'"],
     ["5/10 * * * *", "minute '5/10' steps from a single value, which pg_cron refuses; write '5-59/10' or '*/10'; give five fields in UTC, e.g. '0 6 * * *'"],
     ["0 0 6 * * *", "it has 6 fields; pg_cron needs exactly 5"],
-    ["30-10 * * * *", "minute range '30-10' starts after it ends, so the job would never run"],
+    ["30-10 * * * *", "minute range '30-10' starts after it ends, which pg_cron never runs; write it as two ranges, e.g. '30-59,0-10'"],
+    ["@Daily", "pg_cron matches @ names case-sensitively and knows no '@Daily'; write '@daily'"],
     ["@reboot", "@reboot runs whenever pg_cron's scheduler starts, not on a clock"],
   ])("refuses %s with exit 2, naming the value and the fix, and changes nothing", (expression, reason) =>
     withClient(async (client) => {
