@@ -355,7 +355,7 @@ describe("the bin, as an operator runs it", () => {
     const { status, stdout } = run(["--help"]);
     expect(status).toBe(0);
     expect(stdout).toMatch(/^usage: reminder-cron <command>/);
-    expect(stdout).toContain("exit codes: 0 ok, 1 alert or failed run, 2 bad input (nothing changed), 3 database or job unavailable");
+    expect(stdout).toContain("exit codes: 0 ok, 1 alert, failed run or drift, 2 bad input (nothing changed), 3 database, API or job unavailable");
   });
 
   test("status exits with the CLI's code (1: the probe has never succeeded)", () => {
@@ -368,7 +368,7 @@ describe("the bin, as an operator runs it", () => {
     const { status, stderr, stdout } = run(["stauts"]);
     expect(status).toBe(2);
     expect(stdout).toBe("");
-    expect(stderr).toBe('reminder-cron: unknown command "stauts": use one of status, pause, resume, run-now, reschedule, logs. Run reminder-cron --help for the usage.\n');
+    expect(stderr).toBe('reminder-cron: unknown command "stauts": use one of status, pause, resume, run-now, reschedule, logs, verify. Run reminder-cron --help for the usage.\n');
   });
 
   test("a database that does not answer exits 3, naming it without its password", async () => {
