@@ -8,9 +8,8 @@ import { waitFor, withClient } from "../support/db";
 import { startEndpoint, TestEndpoint } from "../support/http-server";
 import { alterJob, jobRows, lastLogId, LogRow, logRowsAfter, setSecret } from "../support/trigger";
 import { startStack, stopStack } from "../../stack/stack";
-import { defaultCronExpression, vaultSecrets } from "../../infra/sql/names";
+import { defaultCronExpression, signatureHeader, vaultSecrets } from "../../infra/sql/names";
 
-const credential = "schedule-test-credential";
 const withinAMinute = 70000;
 let endpoint: TestEndpoint;
 
@@ -28,7 +27,6 @@ beforeAll(async () => {
   endpoint = await startEndpoint();
   await withClient(async (client) => {
     await setSecret(client, vaultSecrets.functionUrl, `${endpoint.url}/functions/v1/reminder-scheduler`);
-    await setSecret(client, vaultSecrets.serviceRoleKey, credential);
     await alterJob(client, { schedule: "* * * * *" });
   });
 });
@@ -38,13 +36,14 @@ afterAll(async () => {
   await endpoint.close();
 });
 
-test("with a one-minute schedule, a succeeded row appears within 70 s and the endpoint got the credential", () =>
+test("with a one-minute schedule, a succeeded row appears within 70 s and the endpoint got a signed request", () =>
   withClient(async (client) => {
     endpoint.reply({ status: 200, body: '{"ok":true}' });
     const row = await nextOutcome(client, await lastLogId(client));
     expect(row).toMatchObject({ status: "succeeded", http_status: 200 });
     const request = endpoint.requests.find((r) => JSON.parse(r.body).run_id === Number(row.id));
-    expect(request?.headers.authorization).toBe(`Bearer ${credential}`);
+    expect(request?.headers[signatureHeader]).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    expect(request?.headers.authorization).toBeUndefined();
   }), 90000);
 
 test("a failing tick is logged with its HTTP status, and the next tick still fires and is logged", () =>
