@@ -32,9 +32,8 @@ export function runbook(jobName: string = defaultJobName): RunbookEntry[] {
     {
       // The function accepts both keys while the two halves change, so no signed request in flight is refused.
       action:
-        "Rotate the signing key (first the function: supabase secrets set REMINDER_SIGNING_KEY_PREVIOUS=<current key> REMINDER_SIGNING_KEY=<new key>; " +
-        "then Vault, with this or pulumi up after pulumi config set --secret reminder-cron:signingKey <new key>; " +
-        "ten minutes later: supabase secrets unset REMINDER_SIGNING_KEY_PREVIOUS)",
+        "Rotate the signing key (first: supabase secrets set REMINDER_SIGNING_KEY_PREVIOUS=<current key> REMINDER_SIGNING_KEY=<new key>; " +
+        "then this, or pulumi up with the new reminder-cron:signingKey; ten minutes later: supabase secrets unset REMINDER_SIGNING_KEY_PREVIOUS)",
       sql: `select vault.update_secret(id, ${lit("<new key>")}) from vault.secrets where name = ${lit(vaultSecrets.signingKey)};`,
     },
     {

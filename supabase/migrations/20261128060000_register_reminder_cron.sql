@@ -38,7 +38,7 @@
 -- Run now (outside the schedule):
 --   select public.dispatch_reminder_run('daily-reminder-eval');
 --
--- Rotate the signing key (first the function: supabase secrets set REMINDER_SIGNING_KEY_PREVIOUS=<current key> REMINDER_SIGNING_KEY=<new key>; then Vault, with this or pulumi up after pulumi config set --secret reminder-cron:signingKey <new key>; ten minutes later: supabase secrets unset REMINDER_SIGNING_KEY_PREVIOUS):
+-- Rotate the signing key (first: supabase secrets set REMINDER_SIGNING_KEY_PREVIOUS=<current key> REMINDER_SIGNING_KEY=<new key>; then this, or pulumi up with the new reminder-cron:signingKey; ten minutes later: supabase secrets unset REMINDER_SIGNING_KEY_PREVIOUS):
 --   select vault.update_secret(id, '<new key>') from vault.secrets where name = 'reminder_signing_key';
 --
 -- Delete the service-role key earlier releases kept in Vault (then rotate that key: pg_net's tables showed it to every role):
