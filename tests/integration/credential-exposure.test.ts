@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { Client } from "pg";
 import { stack, withClient } from "../support/db";
 import { callFunction, endpoint } from "../support/reminder-scheduler";
-import { asCronRunner, deleteSecret, dispatchAndReconcile, setSecret } from "../support/trigger";
+import { asCronRunner, cronMigrationSql, deleteSecret, dispatchAndReconcile, setSecret } from "../support/trigger";
 import { functionSecrets } from "../../stack/edge-functions";
 import { logDir } from "../../stack/paths";
 import { stopProcess } from "../../stack/processes";
@@ -211,4 +211,23 @@ test("the job's own signed request runs, end to end, with the key the stack gave
     expect(logged).toMatchObject({ status: "succeeded", http_status: 200 });
     const { rows } = await client.query(`select job_name from ${qualified(signedRequestsTable)} where run_id = $1`, [logged.id]);
     expect(rows).toEqual([{ job_name: "daily-reminder-eval" }]);
+  }));
+
+test("applying the migration while Vault still holds the retired service-role key warns to delete it and rotate the key", () =>
+  withClient(async (client) => {
+    const notices: { severity?: string; message?: string; hint?: string }[] = [];
+    client.on("notice", (notice) => notices.push(notice));
+    await client.query("begin");
+    try {
+      await client.query(cronMigrationSql());
+    } finally {
+      await client.query("rollback");
+    }
+    expect(notices.filter((notice) => notice.severity === "WARNING")).toEqual([
+      expect.objectContaining({
+        message:
+          "Vault secret reminder_service_role_key is no longer used: requests are signed with reminder_signing_key now. The key it holds was readable by every role in pg_net's tables, so treat it as exposed.",
+        hint: "Delete it: delete from vault.secrets where name = 'reminder_service_role_key'; then rotate the service-role key (dashboard: Project Settings, API keys) and update whatever else uses it.",
+      }),
+    ]);
   }));
