@@ -31,7 +31,9 @@ const env = requireEnv(
     "`supabase secrets set REMINDER_SHARED_SECRET=$(openssl rand -hex 32)`, and the signing key with " +
     "`supabase secrets set REMINDER_SIGNING_KEY=<the value of Vault's reminder_signing_key>`. The local stack sets all four.",
 );
-const previousSigningKey = (Deno.env.get("REMINDER_SIGNING_KEY_PREVIOUS") ?? "").trim();
+// Optional; blank counts as unset. Used as given, like REMINDER_SIGNING_KEY: its bytes are the key.
+const previousSetting = Deno.env.get("REMINDER_SIGNING_KEY_PREVIOUS") ?? "";
+const previousSigningKey = previousSetting.trim() === "" ? "" : previousSetting;
 for (const [name, value] of [
   ["REMINDER_SHARED_SECRET", env.REMINDER_SHARED_SECRET],
   ["REMINDER_SIGNING_KEY", env.REMINDER_SIGNING_KEY],
