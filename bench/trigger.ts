@@ -28,7 +28,6 @@ async function tickLatencies(client: Client, ticks: number): Promise<number[]> {
   const endpoint = await startEndpoint({ status: 200, body: "{}" });
   try {
     await setSecret(client, vaultSecrets.functionUrl, `${endpoint.url}/functions/v1/reminder-scheduler`);
-    await setSecret(client, vaultSecrets.serviceRoleKey, "bench-credential");
     await alterJob(client, { schedule: "* * * * *" });
     const latencies: number[] = [];
     while (latencies.length < ticks) {

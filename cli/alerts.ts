@@ -2,12 +2,12 @@
  * The alerts `status` reports and exits 1 on, for monitoring: computed from rows already read, so the
  * rules are plain and tested without waiting for time to pass.
  */
-import { reconcileJobName } from "../infra/sql/names";
+import { reconcileJobName, retiredVaultSecret, vaultSecrets } from "../infra/sql/names";
 import { alertThresholds } from "../infra/sql/operations-names";
 import { humanDuration, runDurationMs, utc } from "./format";
 import { FunctionRunRow, RunRow } from "./queries";
 
-export type AlertCode = "job-missing" | "stuck-run" | "long-run" | "no-success";
+export type AlertCode = "job-missing" | "stuck-run" | "long-run" | "no-success" | "exposed-credential";
 
 export interface Alert {
   code: AlertCode;
@@ -26,6 +26,8 @@ export interface AlertInput {
   /** The reminder function's runs of the same hours (public.reminder_runs). */
   functionRuns: FunctionRunRow[];
   lastSuccessAt: Date | null;
+  /** Vault still holds the service-role key earlier releases sent through pg_net. */
+  retiredSecretStored: boolean;
 }
 
 const minutes = (n: number) => n * 60_000;
@@ -76,6 +78,14 @@ export function alerts(input: AlertInput): Alert[] {
       message:
         `No successful run in the last ${alertThresholds.noSuccessHours} hours (last success: ${input.lastSuccessAt ? utc(input.lastSuccessAt) : "never"}): ` +
         `read reminder-cron logs --since 48h for the failures, fix their cause, then reminder-cron run-now.`,
+    });
+  }
+  if (input.retiredSecretStored) {
+    found.push({
+      code: "exposed-credential",
+      message:
+        `Vault still holds ${retiredVaultSecret}, which earlier releases sent in pg_net's requests, where every role could read it; requests are signed with ${vaultSecrets.signingKey} now. ` +
+        `Delete it (delete from vault.secrets where name = '${retiredVaultSecret}';, or pulumi up) and rotate the service-role key (dashboard: Project Settings, API keys).`,
     });
   }
   return found;

@@ -4,7 +4,7 @@
  * of Vault, only whether a secret is set is read.
  */
 import { Client } from "pg";
-import { cronRunnerRole, logTable, qualified, vaultSecrets } from "../infra/sql/names";
+import { cronRunnerRole, logTable, qualified, retiredVaultSecret, vaultSecrets } from "../infra/sql/names";
 import { catchUpTable, intervalSettings, settingFunction } from "../infra/sql/operations-names";
 
 export interface RunRow {
@@ -130,12 +130,18 @@ export async function settings(client: Client): Promise<Settings | null> {
 
 /** Whether each Vault secret the dispatch reads is set; never its value. */
 export async function vaultSecretsSet(client: Client): Promise<Record<string, boolean>> {
-  const names = [vaultSecrets.functionUrl, vaultSecrets.serviceRoleKey, vaultSecrets.cronExpression];
+  const names = [vaultSecrets.functionUrl, vaultSecrets.signingKey, vaultSecrets.cronExpression];
   const { rows } = await client.query<{ name: string }>(
     "select name from vault.decrypted_secrets where name = any($1) and coalesce(decrypted_secret, '') <> ''",
     [names],
   );
   return Object.fromEntries(names.map((name) => [name, rows.some((row) => row.name === name)]));
+}
+
+/** Whether Vault still holds the service-role key earlier releases sent through pg_net (never its value). */
+export async function retiredSecretStored(client: Client): Promise<boolean> {
+  const { rows } = await client.query("select exists (select 1 from vault.secrets where name = $1) as stored", [retiredVaultSecret]);
+  return rows[0].stored;
 }
 
 /** The reminder function's own record of a run (public.reminder_runs), linked to the log by cron_run_id. */

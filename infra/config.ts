@@ -9,7 +9,7 @@
  * An environment variable set to the empty string counts as unset (CI often expands a missing variable so).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { defaultCronExpression, defaultJobName } from "./sql/names";
+import { defaultCronExpression, defaultJobName, minimumSigningKeyLength, vaultSecrets } from "./sql/names";
 import { jobNamePattern } from "./providers/cron-job";
 import { DbConnection, dbConfigKeys, dbDefaults, defaultSslMode, isLocalHost, projectName, SslMode, sslModes } from "./providers/db";
 import { nextRun, normalizeSchedule, ParsedSchedule, parseSchedule } from "./providers/pg-cron-schedule";
@@ -23,7 +23,7 @@ export const configKeys = {
   pgCronVersion: "pgCronVersion",
   manageExtensions: "manageExtensions",
   adoptRole: "adoptRole",
-  serviceRoleKey: "serviceRoleKey",
+  signingKey: "signingKey",
   ...dbConfigKeys,
 } as const;
 
@@ -62,13 +62,16 @@ export interface Settings {
 
 export interface StackConfig extends Settings {
   dbPassword?: pulumi.Output<string>;
-  serviceRoleKey: pulumi.Output<string>;
+  /** Vault's reminder_signing_key; the function holds the same as REMINDER_SIGNING_KEY. */
+  signingKey: pulumi.Output<string>;
 }
 
-/** The plain (non-secret) values as the stack config holds them, and whether each secret is set. */
+/** The plain (non-secret) values as the stack config holds them, whether each secret is set, and the signing key's length. */
 export interface RawConfig {
-  values: Partial<Record<Exclude<keyof typeof configKeys, "password" | "serviceRoleKey">, string>>;
-  secretsSet: { password: boolean; serviceRoleKey: boolean };
+  values: Partial<Record<Exclude<keyof typeof configKeys, "password" | "signingKey">, string>>;
+  secretsSet: { password: boolean; signingKey: boolean };
+  /** Characters in the signing key, when set: never its value. */
+  signingKeyLength?: number;
 }
 
 const full = (key: string) => `${projectName}:${key}`;
@@ -190,10 +193,12 @@ export function parseSettings(raw: RawConfig, env: Record<string, string | undef
   if (!raw.secretsSet.password && host !== undefined && !local) {
     problems.push(`${full(configKeys.password)} is not set, and ${host} needs a password. Fix: ${setCommand(configKeys.password, "<the database password>", true)}`);
   }
-  if (!raw.secretsSet.serviceRoleKey) {
-    problems.push(
-      `${full(configKeys.serviceRoleKey)} is not set: the job must send it to the function as its Authorization header. Fix: ${setCommand(configKeys.serviceRoleKey, "<the service-role key>", true)}`,
-    );
+  const newKey = `"$(openssl rand -hex 32)"`;
+  const keyFix = `${setCommand(configKeys.signingKey, newKey, true)}, and give the function the same key: supabase secrets set REMINDER_SIGNING_KEY=<that key>`;
+  if (!raw.secretsSet.signingKey) {
+    problems.push(`${full(configKeys.signingKey)} is not set: the job signs each request with it (Vault ${vaultSecrets.signingKey}). Fix: ${keyFix}`);
+  } else if ((raw.signingKeyLength ?? 0) < minimumSigningKeyLength) {
+    problems.push(`${full(configKeys.signingKey)} is shorter than ${minimumSigningKeyLength} characters, short enough to guess. Fix: ${keyFix}`);
   }
 
   if (problems.length > 0) {
@@ -245,10 +250,10 @@ export function functionUrlProblem(url: string): string | undefined {
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") return `uses ${parsed.protocol.replace(/:$/, "")}; pg_net calls https (or http on a local stack)`;
   if (parsed.protocol === "http:" && !isLocalHost(parsed.hostname)) return "must use https: only a local host (localhost, 127.0.0.1, host.docker.internal) may use http";
-  if (parsed.username || parsed.password) return "holds a user name or password; the URL lands in stack outputs and Vault in plain text, so put the credential in reminder-cron:serviceRoleKey";
+  if (parsed.username || parsed.password) return "holds a user name or password; the URL lands in stack outputs and Vault in plain text, and the job authenticates with reminder-cron:signingKey";
   const credentialParameters = [...parsed.searchParams.keys()].filter((name) => /key|token|secret|password|auth/i.test(name));
   if (credentialParameters.length > 0) {
-    return `carries a credential in its query (${credentialParameters.join(", ")}); the URL lands in stack outputs in plain text, so put the credential in reminder-cron:serviceRoleKey`;
+    return `carries a credential in its query (${credentialParameters.join(", ")}); the URL lands in stack outputs in plain text, and the job authenticates with reminder-cron:signingKey`;
   }
   return undefined;
 }
@@ -258,11 +263,17 @@ export function loadStackConfig(env: Record<string, string | undefined> = proces
   const config = new pulumi.Config(projectName);
   const values: RawConfig["values"] = {};
   for (const key of Object.keys(configKeys) as (keyof typeof configKeys)[]) {
-    if (key === "password" || key === "serviceRoleKey") continue;
+    if (key === "password" || key === "signingKey") continue;
     values[key] = config.get(configKeys[key]);
   }
   const dbPassword = config.getSecret(configKeys.password);
-  const serviceRoleKey = config.getSecret(configKeys.serviceRoleKey);
-  const settings = parseSettings({ values, secretsSet: { password: dbPassword !== undefined, serviceRoleKey: serviceRoleKey !== undefined } }, env, pulumi.getStack());
-  return { ...settings, dbPassword, serviceRoleKey: serviceRoleKey! };
+  const signingKey = config.getSecret(configKeys.signingKey);
+  // Its length only, to refuse a guessable key before anything changes; the value stays a secret Output.
+  const signingKeyLength = config.get(configKeys.signingKey)?.length;
+  const settings = parseSettings(
+    { values, secretsSet: { password: dbPassword !== undefined, signingKey: signingKey !== undefined }, signingKeyLength },
+    env,
+    pulumi.getStack(),
+  );
+  return { ...settings, dbPassword, signingKey: signingKey! };
 }

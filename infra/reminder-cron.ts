@@ -146,7 +146,8 @@ export class ReminderCron extends pulumi.ComponentResource {
         new VaultSecret(`${name}-vault-${vaultSecrets[key].replace(/_/g, "-")}`, { name: vaultSecrets[key], value, description }, { parent });
       return {
         functionUrl: secret("functionUrl", args.functionUrl, "The ReminderSchedulerService URL the reminder job calls (managed by Pulumi)."),
-        serviceRoleKey: secret("serviceRoleKey", pulumi.secret(args.serviceRoleKey), "Sent as Authorization: Bearer by the reminder job (managed by Pulumi)."),
+        // Replaces reminder_service_role_key of earlier releases, which pulumi up now deletes (rotate that key).
+        signingKey: secret("signingKey", pulumi.secret(args.signingKey), "The key the reminder job signs each request with; the function holds the same (managed by Pulumi)."),
         cronExpression: secret("cronExpression", args.cronExpression, "The reminder job's schedule, UTC; the migration reads it (managed by Pulumi)."),
       };
     }

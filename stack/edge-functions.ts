@@ -1,7 +1,9 @@
 /**
  * The local stack's Edge Functions: supabase/functions/* served under Deno at
  * http://127.0.0.1:<port>/functions/v1/<name>, with the environment Supabase gives a function
- * (SUPABASE_URL, SUPABASE_DB_URL, SUPABASE_SERVICE_ROLE_KEY) and the reminder function's shared secret.
+ * (SUPABASE_URL, SUPABASE_DB_URL, SUPABASE_SERVICE_ROLE_KEY) and the reminder function's shared secret and
+ * signing key. The stack puts the same signing key in Vault (reminder_signing_key), so the job's signed
+ * requests check out as they do on a project where both were set to one value.
  *
  * The credentials are random per local stack, written once to <local dir>/functions-secrets.json (mode 0600,
  * ignored by git, removed by `db:reset`), and never printed. Code that calls a function gets its URL and
@@ -12,6 +14,9 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Client } from "pg";
+import { ensureSecret } from "../cli/vault";
+import { vaultSecrets } from "../infra/sql/names";
 import { freePort, portIsFree } from "./cluster";
 import { localDir, logDir, repoRoot } from "./paths";
 import { isAlive, startTsProcess, stopProcess } from "./processes";
@@ -33,6 +38,8 @@ export interface FunctionSecrets {
   serviceRoleKey: string;
   /** REMINDER_SHARED_SECRET. */
   sharedSecret: string;
+  /** REMINDER_SIGNING_KEY, and Vault's reminder_signing_key. */
+  signingKey: string;
 }
 
 export interface FunctionEndpoint {
@@ -44,15 +51,20 @@ export interface FunctionEndpoint {
   credential: string;
   /** The shared secret, also accepted as `x-reminder-secret: <sharedSecret>` or as a Bearer token. */
   sharedSecret: string;
+  /** The key pg_cron's dispatch signs with (Vault's reminder_signing_key); the function checks with it. */
+  signingKey: string;
 }
 
-/** The stack's function credentials, created on first use. */
+const freshKey = () => randomBytes(32).toString("hex");
+
+/** The stack's function credentials, created on first use; a file from before the signing key gains one. */
 export function functionSecrets(): FunctionSecrets {
   if (!existsSync(secretsFile)) {
     mkdirSync(localDir, { recursive: true });
     const fresh: FunctionSecrets = {
-      serviceRoleKey: `local-service-role-${randomBytes(32).toString("hex")}`,
-      sharedSecret: randomBytes(32).toString("hex"),
+      serviceRoleKey: `local-service-role-${freshKey()}`,
+      sharedSecret: freshKey(),
+      signingKey: freshKey(),
     };
     try {
       // wx: two starts racing here keep the first file, and both read it below.
@@ -61,7 +73,17 @@ export function functionSecrets(): FunctionSecrets {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
   }
-  return JSON.parse(readFileSync(secretsFile, "utf8")) as FunctionSecrets;
+  const secrets = JSON.parse(readFileSync(secretsFile, "utf8")) as Partial<FunctionSecrets>;
+  if (!secrets.signingKey) {
+    secrets.signingKey = freshKey();
+    writeFileSync(secretsFile, JSON.stringify(secrets, null, 2) + "\n", { mode: 0o600 });
+  }
+  return secrets as FunctionSecrets;
+}
+
+/** Vault's reminder_signing_key set to the key the local function holds. */
+export async function storeSigningKey(client: Client): Promise<void> {
+  await ensureSecret(client, vaultSecrets.signingKey, functionSecrets().signingKey);
 }
 
 /** The URL and credential of a function the local stack serves. */
@@ -75,6 +97,7 @@ export function functionEndpoint(state: StackState, name: string = reminderFunct
     supabaseUrl: new URL(state.functionsUrl).origin,
     credential: secrets.serviceRoleKey,
     sharedSecret: secrets.sharedSecret,
+    signingKey: secrets.signingKey,
   };
 }
 
@@ -86,6 +109,7 @@ function functionsEnv(state: StackState, supabaseUrl: string): NodeJS.ProcessEnv
     SUPABASE_DB_URL: state.postgresUrl,
     SUPABASE_SERVICE_ROLE_KEY: secrets.serviceRoleKey,
     REMINDER_SHARED_SECRET: secrets.sharedSecret,
+    REMINDER_SIGNING_KEY: secrets.signingKey,
     DENO_DIR: denoDir,
     NO_COLOR: "1",
   };

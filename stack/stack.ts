@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { Client } from "pg";
 import { bootstrapExternal, bootstrapLocal, StandIn } from "./bootstrap";
-import { secretsFile, startFunctions } from "./edge-functions";
+import { secretsFile, startFunctions, storeSigningKey } from "./edge-functions";
 import { checkClusterMode, freePort, initCluster, isRunning, portIsFree, startCluster, stopCluster } from "./cluster";
 import { ensureToolchain, pgCronDefaultVersion } from "./install";
 import { applyMigrations } from "./migrate";
@@ -67,6 +67,17 @@ async function startHelpers(state: StackState): Promise<void> {
   await startFunctions(state);
 }
 
+/** The function's signing key into Vault, where the dispatch signs with it (see storeSigningKey). */
+async function giveVaultTheSigningKey(postgresUrl: string): Promise<void> {
+  const client = new Client({ connectionString: postgresUrl });
+  await client.connect();
+  try {
+    await storeSigningKey(client);
+  } finally {
+    await client.end();
+  }
+}
+
 function requestedPort(): number | undefined {
   const raw = process.env.LOCAL_DB_PORT;
   if (raw === undefined || raw === "") return undefined;
@@ -103,6 +114,7 @@ export async function startStack(options: { log?: (line: string) => void } = {})
     await startHelpers(state);
     writeState(state);
     await applyMigrations(state.postgresUrl, { seed: false });
+    await giveVaultTheSigningKey(state.postgresUrl);
     return state;
   }
 
@@ -113,6 +125,7 @@ export async function startStack(options: { log?: (line: string) => void } = {})
     await startHelpers(previous);
     writeState(previous);
     await applyMigrations(previous.postgresUrl, { seed: false });
+    await giveVaultTheSigningKey(previous.postgresUrl);
     return previous;
   }
 
@@ -147,6 +160,7 @@ export async function startStack(options: { log?: (line: string) => void } = {})
     writeState(state);
     const applied = await applyMigrations(state.postgresUrl, { seed: fresh });
     if (applied.length > 0) log(`applied ${applied.length} migration(s)`);
+    await giveVaultTheSigningKey(state.postgresUrl);
     log(extensionsInUse(state));
     return state;
   } catch (error) {

@@ -10,7 +10,7 @@ import { Alert, alerts } from "../alerts";
 import { exitCodes } from "../exit-codes";
 import { humanDuration, humanInterval, runsTable, utc } from "../format";
 import { Outcome } from "../output";
-import { companionJobs, functionRunsSince, jobRow, lastRuns, lastSuccessAt, outcomeCounts, runsSince, settings, stuckRuns, vaultSecretsSet } from "../queries";
+import { companionJobs, functionRunsSince, jobRow, lastRuns, lastSuccessAt, outcomeCounts, retiredSecretStored, runsSince, settings, stuckRuns, vaultSecretsSet } from "../queries";
 import { scheduleView } from "../schedule";
 import { byLogRun, jobView, runView } from "../views";
 
@@ -31,7 +31,8 @@ export async function status(client: Client, jobName: string, now: Date = new Da
   const oldestShown = runs.length > 0 ? new Date(runs[runs.length - 1].triggered_at) : horizon;
   const functionRuns = await functionRunsSince(client, jobName, oldestShown < horizon ? oldestShown : horizon);
   const recentFunctionRuns = functionRuns.filter((run) => new Date(run.started_at) >= horizon);
-  const found = alerts({ now, jobName, jobExists: job !== undefined, stuck, recent, functionRuns: recentFunctionRuns, lastSuccessAt: lastSuccess });
+  const retired = await retiredSecretStored(client);
+  const found = alerts({ now, jobName, jobExists: job !== undefined, stuck, recent, functionRuns: recentFunctionRuns, lastSuccessAt: lastSuccess, retiredSecretStored: retired });
   const reminders = byLogRun(functionRuns);
   const finished = counts.succeeded + counts.failed;
   const schedule = job ? scheduleView(job.schedule, job.active, now) : null;

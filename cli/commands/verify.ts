@@ -17,6 +17,7 @@ import {
   reconcileCommand,
   reconcileJobName,
   vaultSecrets,
+  retiredVaultSecret,
 } from "../../infra/sql/names";
 import { catchUpCommand, pruneCommand } from "../../infra/sql/operations-migration";
 import { alertThresholds, catchUpJobName, catchUpSchedule, retentionJobName, retentionSchedule } from "../../infra/sql/operations-names";
@@ -143,12 +144,15 @@ export async function verify(options: VerifyOptions): Promise<Outcome> {
   if (inventory.vault) {
     const rows = await managementQuery<{ name: string }>(
       target,
-      `select s.name from vault.secrets s where s.name in (${Object.values(vaultSecrets).map(lit).join(", ")})`,
+      `select s.name from vault.secrets s where s.name in (${[...Object.values(vaultSecrets), retiredVaultSecret].map(lit).join(", ")})`,
     );
-    for (const name of [vaultSecrets.functionUrl, vaultSecrets.serviceRoleKey]) {
+    for (const name of [vaultSecrets.functionUrl, vaultSecrets.signingKey]) {
       const present = rows.some((row) => row.name === name);
       check(`Vault secret ${name} is present`, present, "present", present ? "present" : "missing");
     }
+    // Earlier releases kept the service-role key here, where every dispatch copied it into pg_net's tables.
+    const retired = rows.some((row) => row.name === retiredVaultSecret);
+    check(`Vault holds no ${retiredVaultSecret} (delete it and rotate that key)`, !retired, "absent", retired ? "present" : "absent");
   } else {
     check("Vault (supabase_vault) is installed", false, "installed", "not installed");
   }

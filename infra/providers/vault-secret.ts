@@ -139,7 +139,7 @@ export const vaultSecretProvider = {
  * A Supabase Vault secret, upserted by name.
  *
  * @example
- * new VaultSecret("service-role-key", { name: "reminder_service_role_key", value: config.requireSecret("serviceRoleKey") });
+ * new VaultSecret("signing-key", { name: "reminder_signing_key", value: config.requireSecret("signingKey") });
  */
 export class VaultSecret extends pulumi.dynamic.Resource {
   constructor(name: string, args: VaultSecretInputs, opts?: pulumi.CustomResourceOptions) {

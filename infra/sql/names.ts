@@ -24,9 +24,40 @@ export const reconcileFunction = { schema: "public", name: "reconcile_reminder_r
 /** Supabase Vault secret names. The task card's REMINDER_FUNCTION_URL and REMINDER_CRON_EXPRESSION land here. */
 export const vaultSecrets = {
   functionUrl: "reminder_function_url",
-  serviceRoleKey: "reminder_service_role_key",
+  /** The HMAC key each dispatch signs with; the function holds the same key as REMINDER_SIGNING_KEY. */
+  signingKey: "reminder_signing_key",
   cronExpression: "reminder_cron_expression",
 } as const;
+
+/**
+ * What releases before the signed dispatch kept in Vault and sent as a bearer token, which pg_net's
+ * PUBLIC tables then showed to every role: the migration and `status` ask to delete it and rotate the key.
+ */
+export const retiredVaultSecret = "reminder_service_role_key";
+
+/**
+ * The signed dispatch (Stripe's and Slack's webhook scheme): `x-reminder-signature: t=<unix seconds>,v1=<hex>`,
+ * v1 = HMAC-SHA256(signing key, "<t>.<run_id>.<triggered_at>.<job_name>"), each field as the JSON body carries
+ * it. job_name comes last, so a dot in it cannot shift another field. The Edge Function spells these out
+ * itself (it is deployed without this folder); tests/unit/reminder-signature.test.ts proves they match.
+ */
+export const signatureHeader = "x-reminder-signature";
+export const signedFields = ["t", "run_id", "triggered_at", "job_name"] as const;
+
+/**
+ * A signature older than this is refused. No longer than reconcile's deadline for an answer
+ * (responseDeadlineSeconds), so a request pg_net sends after its run was failed as unanswered never runs.
+ */
+export const signatureMaxAgeSeconds = 120;
+/** A signature dated ahead of the function's clock by more than this is refused: clocks drift, not by minutes. */
+export const signatureFutureSkewSeconds = 30;
+
+/** A signing key shorter than this is refused on both ends: 32 random hex characters are 128 bits. */
+export const minimumSigningKeyLength = 32;
+
+/** Each signed run id the function accepted, so a replayed request is refused; see accept_signed_reminder_request. */
+export const signedRequestsTable = { schema: "public", name: "reminder_signed_requests" } as const;
+export const acceptSignedFunction = { schema: "public", name: "accept_signed_reminder_request", signature: "bigint, text, timestamp with time zone" } as const;
 
 /** pg_net's request timeout for the trigger call: the task card's 5 s budget, and pg_net's default. */
 export const dispatchTimeoutMs = 5000;

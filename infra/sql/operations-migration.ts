@@ -109,6 +109,12 @@ as $$
 declare
   raw text;
 begin
+  -- Only its own settings: Vault holds the signing key too, and no caller may reach it through here.
+  if secret_name is null or secret_name <> all (array[${Object.values(intervalSettings).map((s) => lit(s.secret)).join(", ")}]) then
+    raise exception '% is not a reminder-cron interval setting', coalesce(quote_literal(secret_name), 'null')
+      using errcode = 'invalid_parameter_value',
+            hint    = 'Read one of ${Object.values(intervalSettings).map((s) => s.secret).join(", ")}.';
+  end if;
   select nullif(trim(s.decrypted_secret), '') into raw
     from vault.decrypted_secrets s
    where s.name = secret_name;
@@ -118,7 +124,8 @@ begin
   begin
     return raw::interval;
   exception when invalid_datetime_format or datetime_field_overflow or interval_field_overflow then
-    raise exception 'Vault secret % holds %, which is not an interval', secret_name, quote_literal(raw)
+    -- The value stays out of the message: an error travels to logs and to pg_cron's run history.
+    raise exception 'Vault secret % does not hold an interval', secret_name
       using errcode = 'invalid_parameter_value',
             hint    = format('Set one such as %L: select vault.update_secret((select id from vault.secrets where name = %L), %L);', fallback, secret_name, fallback);
   end;

@@ -2,7 +2,7 @@
  * The privilege matrix of the trigger, as data. The migration renders GRANT/REVOKE statements from it and
  * the Pulumi component creates one postgresql.Grant per entry from it, so the two cannot drift.
  */
-import { cronRunnerRole, dispatchFunction, logTable, reconcileFunction } from "./names";
+import { acceptSignedFunction, cronRunnerRole, dispatchFunction, logTable, reconcileFunction, signedRequestsTable } from "./names";
 import { catchUpFunction, catchUpTable, previousOccurrenceFunction, pruneFunction, scheduleFieldsFunction, settingFunction } from "./operations-names";
 
 export type TablePrivilege = "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "TRUNCATE" | "REFERENCES" | "TRIGGER";
@@ -50,10 +50,14 @@ export const grants: Grant[] = [
 
 /** Our own objects, whose PUBLIC and API-role privileges the migration revokes before granting the matrix. */
 export const ownObjects: OwnObjects = {
-  tables: [`${logTable.schema}.${logTable.name}`],
+  tables: [`${logTable.schema}.${logTable.name}`, `${signedRequestsTable.schema}.${signedRequestsTable.name}`],
+  // Supabase's default privileges give the API roles USAGE and UPDATE on a new sequence too: setval on the
+  // log's id would let them break every insert. Identity inserts need no privilege on it.
+  sequences: [`${logTable.schema}.${logTable.name}_id_seq`],
   functions: [
     `${dispatchFunction.schema}.${dispatchFunction.name}(${dispatchFunction.signature})`,
     `${reconcileFunction.schema}.${reconcileFunction.name}(${reconcileFunction.signature})`,
+    `${acceptSignedFunction.schema}.${acceptSignedFunction.name}(${acceptSignedFunction.signature})`,
   ],
 };
 
@@ -72,6 +76,7 @@ function renderGrant(grant: Grant): string {
 
 export interface OwnObjects {
   tables: string[];
+  sequences: string[];
   functions: string[];
 }
 
@@ -80,6 +85,7 @@ function renderPrivileges(objects: OwnObjects, matrix: Grant[]): string {
   const everyone = ["public", ...apiRoles].join(", ");
   return [
     ...objects.tables.map((table) => `revoke all on table ${table} from ${everyone};`),
+    ...objects.sequences.map((sequence) => `revoke all on sequence ${sequence} from ${everyone};`),
     ...objects.functions.map((fn) => `revoke all on function ${fn} from ${everyone};`),
     ...matrix.map(renderGrant),
   ].join("\n");
@@ -101,6 +107,7 @@ export const operationsGrants: Grant[] = [
 
 export const operationsObjects: OwnObjects = {
   tables: [qualifiedName(catchUpTable)],
+  sequences: [],
   functions: [catchUpFunction, pruneFunction, settingFunction, scheduleFieldsFunction, previousOccurrenceFunction].map(
     (fn) => `${qualifiedName(fn)}(${fn.signature})`,
   ),

@@ -4,13 +4,21 @@
  * supabase/migrations/20261128060000_register_reminder_cron.sql; every statement is safe to run again.
  */
 import {
+  acceptSignedFunction,
   cronRunnerRole,
   defaultCronExpression,
   defaultJobName,
   dispatchCommand,
   dispatchTimeoutMs,
+  minimumSigningKeyLength,
+  qualified,
   reconcileCommand,
   reconcileJobName,
+  retiredVaultSecret,
+  signatureFutureSkewSeconds,
+  signatureHeader,
+  signatureMaxAgeSeconds,
+  signedRequestsTable,
   vaultSecrets,
 } from "./names";
 import { renderGrants } from "./privileges";
@@ -28,19 +36,32 @@ const lit = sqlLiteral;
 function header(): string {
   const entries = runbook().flatMap((entry) => ["--", `-- ${entry.action}:`, `--   ${entry.sql}`]);
   return `-- Register the daily reminder trigger: pg_cron job ${lit(defaultJobName)} calls the ReminderSchedulerService
--- Edge Function through pg_net, as role ${cronRunnerRole}, reading its URL, credential and schedule from Vault.
+-- Edge Function through pg_net, as role ${cronRunnerRole}, reading its URL, signing key and schedule from Vault.
 --
 -- Vault secrets (create them before the first run; never put their values in a migration):
---   ${vaultSecrets.functionUrl}      the function's https URL, e.g. https://<ref>.supabase.co/functions/v1/reminder-scheduler
---   ${vaultSecrets.serviceRoleKey}  the credential sent as "Authorization: Bearer ..."
---   ${vaultSecrets.cronExpression}   optional; default ${lit(defaultCronExpression)} (06:00 UTC daily)
+--   ${vaultSecrets.functionUrl}     the function's https URL, e.g. https://<ref>.supabase.co/functions/v1/reminder-scheduler
+--   ${vaultSecrets.signingKey}      the HMAC key each request is signed with, at least ${minimumSigningKeyLength} characters
+--   ${vaultSecrets.cronExpression}  optional; default ${lit(defaultCronExpression)} (06:00 UTC daily)
 --   select vault.create_secret('<value>', '<name>');    -- or: pulumi up, which manages all three
+--
+-- The credential. pg_net's tables are readable by every role, so no long-lived secret is ever put in a
+-- request. Each one carries "${signatureHeader}: t=<unix seconds>,v1=<hex>", HMAC-SHA256 under the
+-- signing key of "<t>.<run_id>.<triggered_at>.<job_name>" (the body's fields, job_name last). The function
+-- holds the same key (supabase secrets set REMINDER_SIGNING_KEY=<key>) and refuses with 401 a signature that
+-- does not match, is older than ${signatureMaxAgeSeconds} s or more than ${signatureFutureSkewSeconds} s ahead, or names a run id it accepted
+-- before (${qualified(signedRequestsTable)}). What a reader of pg_net's tables learns is worth one run,
+-- once, for ${signatureMaxAgeSeconds} s: the run that was being sent anyway. Rotation: see the runbook entry below.
+--
+-- Upgrading from a release that sent "Authorization: Bearer <${retiredVaultSecret}>": that key sat in
+-- pg_net's PUBLIC tables. This migration warns while the secret exists: delete it (pulumi up deletes it by
+-- itself) and rotate the service-role key in the dashboard (Project Settings, API keys). supabase db push
+-- does not apply an edited migration again: psql -f this file (it is idempotent), or pulumi up.
 --
 -- RUNBOOK (paste into the SQL editor as postgres)
 ${entries.join("\n")}
 --
 -- Every invocation writes one row to public.cron_execution_log: 'dispatched' at the call, then 'succeeded'
--- (2xx) or 'failed' (HTTP status, timeout, connection error, missing secret) once ${lit(reconcileJobName)}
+-- (2xx) or 'failed' (HTTP status, timeout, connection error, missing or short secret) once ${lit(reconcileJobName)}
 -- reads pg_net's answer; 'skipped' when a dispatch is already in flight. A failure never stops the next run.`;
 }
 
@@ -98,12 +119,14 @@ security definer
 set search_path = ''
 as $$
 declare
-  run_id     bigint;
-  in_flight  bigint;
-  url        text;
-  credential text;
-  missing    text;
-  triggered  timestamptz;
+  run_id      bigint;
+  in_flight   bigint;
+  url         text;
+  signing_key text;
+  problem     text;
+  triggered   timestamptz;
+  trigger_at  text;
+  signed_at   bigint;
 begin
   -- Two dispatches of one job never overlap: the second is recorded as skipped, not queued behind the first.
   if not pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('reminder-cron'), pg_catalog.hashtext(job_name)) then
@@ -113,11 +136,13 @@ begin
     return run_id;
   end if;
 
+  -- A row dated ahead (cron_runner may insert any) is no run in flight: it must not block every later one.
   select l.id into in_flight
     from public.cron_execution_log l
    where l.job_name = dispatch_reminder_run.job_name
      and l.status = 'dispatched'
      and l.triggered_at > now() - interval '${responseDeadlineSeconds} seconds'
+     and l.triggered_at <= now()
    order by l.triggered_at desc
    limit 1;
   if in_flight is not null then
@@ -127,15 +152,20 @@ begin
     return run_id;
   end if;
 
-  select decrypted_secret into url        from vault.decrypted_secrets where name = ${lit(vaultSecrets.functionUrl)};
-  select decrypted_secret into credential from vault.decrypted_secrets where name = ${lit(vaultSecrets.serviceRoleKey)};
-  missing := case when coalesce(url, '') = ''        then ${lit(vaultSecrets.functionUrl)}
-                  when coalesce(credential, '') = '' then ${lit(vaultSecrets.serviceRoleKey)} end;
-  if missing is not null then
+  select decrypted_secret into url         from vault.decrypted_secrets where name = ${lit(vaultSecrets.functionUrl)};
+  select decrypted_secret into signing_key from vault.decrypted_secrets where name = ${lit(vaultSecrets.signingKey)};
+  problem := case
+    when coalesce(url, '') = '' then
+      format('Vault secret %s is missing or empty: create it with select vault.create_secret(''<value>'', %L); (or pulumi up)', ${lit(vaultSecrets.functionUrl)}, ${lit(vaultSecrets.functionUrl)})
+    when coalesce(signing_key, '') = '' or length(signing_key) < ${minimumSigningKeyLength} then
+      format('Vault secret %s is missing or empty or shorter than ${minimumSigningKeyLength} characters: make a key with openssl rand -hex 32, '
+             'store it with select vault.create_secret(''<key>'', %L); and give the function the same one with '
+             'supabase secrets set REMINDER_SIGNING_KEY=<key> (or pulumi up with reminder-cron:signingKey)',
+             ${lit(vaultSecrets.signingKey)}, ${lit(vaultSecrets.signingKey)})
+  end;
+  if problem is not null then
     insert into public.cron_execution_log (job_name, status, error_message, finished_at)
-    values (job_name, 'failed',
-            format('Vault secret %s is missing or empty: create it with select vault.create_secret(''<value>'', %L); (or pulumi up)', missing, missing),
-            now())
+    values (job_name, 'failed', problem, now())
     returning id into run_id;
     return run_id;
   end if;
@@ -144,12 +174,21 @@ begin
   values (job_name, 'dispatched')
   returning id, triggered_at into run_id, triggered;
 
+  -- The body carries triggered_at as a JSON string made here, so what is signed is the very text the
+  -- function reads back, however pg_net serialises the rest. The signing key never leaves this function.
+  trigger_at := to_jsonb(triggered) #>> '{}';
+  signed_at  := floor(extract(epoch from clock_timestamp()))::bigint;
   begin
     update public.cron_execution_log
        set request_id = net.http_post(
              url                  => url,
-             body                 => jsonb_build_object('job_name', dispatch_reminder_run.job_name, 'run_id', run_id, 'triggered_at', triggered),
-             headers              => jsonb_build_object('Content-Type', 'application/json', 'Authorization', 'Bearer ' || credential),
+             body                 => jsonb_build_object('job_name', dispatch_reminder_run.job_name, 'run_id', run_id, 'triggered_at', trigger_at),
+             headers              => jsonb_build_object(
+                                       'Content-Type', 'application/json',
+                                       ${lit(signatureHeader)}, format('t=%s,v1=%s', signed_at, encode(extensions.hmac(
+                                         convert_to(format('%s.%s.%s.%s', signed_at, run_id, trigger_at, dispatch_reminder_run.job_name), 'UTF8'),
+                                         convert_to(signing_key, 'UTF8'),
+                                         'sha256'), 'hex'))),
              timeout_milliseconds => ${dispatchTimeoutMs})
      where id = run_id;
   exception when others then
@@ -163,7 +202,53 @@ end
 $$;
 
 comment on function public.dispatch_reminder_run(text) is
-  'Queues one call of the ReminderSchedulerService through pg_net and logs it; returns the cron_execution_log id. Returns in milliseconds: the answer is read later by reconcile_reminder_runs().';`;
+  'Queues one signed call of the ReminderSchedulerService through pg_net and logs it; returns the cron_execution_log id. Returns in milliseconds: the answer is read later by reconcile_reminder_runs().';`;
+
+/** The function's durable memory of signed run ids it accepted: a replay finds its id here and gets 401. */
+const signedRequests = () => `
+create table if not exists ${qualified(signedRequestsTable)} (
+  run_id      bigint      primary key,
+  job_name    text        not null,
+  signed_at   timestamptz not null,
+  accepted_at timestamptz not null default now()
+);
+
+comment on table ${qualified(signedRequestsTable)} is
+  'One row per signed dispatch the ReminderSchedulerService accepted (run_id is the cron_execution_log id): a second request with the same run id is a replay.';
+
+-- RLS on and no policy: only the owner, the function connected as postgres, reads or writes it.
+alter table ${qualified(signedRequestsTable)} enable row level security;
+
+create or replace function ${qualified(acceptSignedFunction)}(run_id bigint, job_name text, signed_at timestamptz)
+returns boolean
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+begin
+  -- A day is ample: the function refuses a signature older than ${signatureMaxAgeSeconds} s before it asks here.
+  delete from ${qualified(signedRequestsTable)} r where r.accepted_at < now() - interval '1 day';
+  insert into ${qualified(signedRequestsTable)} (run_id, job_name, signed_at)
+  values (accept_signed_reminder_request.run_id, accept_signed_reminder_request.job_name, accept_signed_reminder_request.signed_at)
+      on conflict on constraint ${signedRequestsTable.name}_pkey do nothing;
+  return found;
+end
+$$;
+
+comment on function ${qualified(acceptSignedFunction)}(bigint, text, timestamptz) is
+  'Records a signed run id as used and returns true, or returns false when it was used before (a replay). Called by the ReminderSchedulerService after the signature checked out.';`;
+
+/** Releases before the signed dispatch stored the service-role key in Vault; say what to do about it. */
+const retiredSecretWarning = () => `
+do $$
+begin
+  if exists (select 1 from vault.secrets where name = ${lit(retiredVaultSecret)}) then
+    raise warning 'Vault secret ${retiredVaultSecret} is no longer used: requests are signed with ${vaultSecrets.signingKey} now. The key it holds was readable by every role in pg_net''s tables, so treat it as exposed.'
+      using hint = 'Delete it: delete from vault.secrets where name = ''${retiredVaultSecret}''; then rotate the service-role key (dashboard: Project Settings, API keys) and update whatever else uses it.';
+  end if;
+end
+$$;`;
 
 const reconcile = () => `
 create or replace function public.reconcile_reminder_runs()
@@ -257,5 +342,5 @@ end
 $$;`;
 
 export function renderReminderCronMigration(): string {
-  return [header(), role(), logTable(), dispatch(), reconcile(), `\n${renderGrants()}`, registration()].join("\n");
+  return [header(), role(), logTable(), signedRequests(), dispatch(), reconcile(), `\n${renderGrants()}`, registration(), retiredSecretWarning()].join("\n");
 }

@@ -274,7 +274,8 @@ comment on column public.notifications.dedupe_key is
 
 create index if not exists notifications_recipient_idx  on public.notifications (recipient_id, created_at desc);
 create index if not exists notifications_assignment_idx on public.notifications (assignment_id);
-create index if not exists notifications_pending_idx    on public.notifications (created_at) where dispatched_at is null;`;
+create index if not exists notifications_pending_idx    on public.notifications (created_at) where dispatched_at is null;
+create index if not exists notifications_run_id_idx     on public.notifications (run_id);`;
 
 const beginRun = () => `
 create or replace function public.begin_reminder_run(

@@ -4,7 +4,7 @@
  * to cron_runner, so changing it means acting as that role for one statement.
  */
 import { sqlLiteral } from "./literal";
-import { cronRunnerRole, defaultCronExpression, defaultJobName, dispatchCommand, qualified, logTable, vaultSecrets } from "./names";
+import { cronRunnerRole, defaultCronExpression, defaultJobName, dispatchCommand, qualified, logTable, retiredVaultSecret, vaultSecrets } from "./names";
 
 export interface RunbookEntry {
   /** What the on-call person wants to do, as the header of the entry. */
@@ -29,6 +29,17 @@ export function runbook(jobName: string = defaultJobName): RunbookEntry[] {
         asRunner(`select cron.alter_job(${jobId(jobName)}, schedule := ${lit("30 5 * * *")});`),
     },
     { action: "Run now (outside the schedule)", sql: `${dispatchCommand(jobName)};` },
+    {
+      // The function accepts both keys while the two halves change, so no signed request in flight is refused.
+      action:
+        "Rotate the signing key (first: supabase secrets set REMINDER_SIGNING_KEY_PREVIOUS=<current key> REMINDER_SIGNING_KEY=<new key>; " +
+        "then this, or pulumi up with the new reminder-cron:signingKey; ten minutes later: supabase secrets unset REMINDER_SIGNING_KEY_PREVIOUS)",
+      sql: `select vault.update_secret(id, ${lit("<new key>")}) from vault.secrets where name = ${lit(vaultSecrets.signingKey)};`,
+    },
+    {
+      action: "Delete the service-role key earlier releases kept in Vault (then rotate that key: pg_net's tables showed it to every role)",
+      sql: `delete from vault.secrets where name = ${lit(retiredVaultSecret)};`,
+    },
     {
       action: "Read the log (last 24 hours)",
       sql: `select triggered_at, status, http_status, error_message, finished_at from ${qualified(logTable)} where job_name = ${lit(jobName)} and triggered_at > now() - interval '24 hours' order by triggered_at desc;`,

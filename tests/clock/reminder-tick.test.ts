@@ -1,6 +1,6 @@
 /**
- * The whole path on pg_cron's own clock: the tick, the dispatch as cron_runner, pg_net's request with the
- * Vault credential, the function's run, the notification, and a succeeded log row. One real minute, on a
+ * The whole path on pg_cron's own clock: the tick, the dispatch as cron_runner, pg_net's request signed with the
+ * Vault signing key, the function's run, the notification, and a succeeded log row. One real minute, on a
  * lane of its own.
  */
 import { withClient, waitFor } from "../support/db";
@@ -10,9 +10,9 @@ import { defaultCronExpression, vaultSecrets } from "../../infra/sql/names";
 
 beforeAll(() =>
   withClient(async (client) => {
-    const { url, credential } = endpoint();
+    // The stack gave Vault and the function one signing key; only the URL needs pointing here.
+    const { url } = endpoint();
     await setSecret(client, vaultSecrets.functionUrl, url);
-    await setSecret(client, vaultSecrets.serviceRoleKey, credential);
   }));
 
 test("on pg_cron's own clock: the tick, the request, the run, the notification, and a succeeded log row", () =>

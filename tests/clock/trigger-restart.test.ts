@@ -14,7 +14,6 @@ beforeAll(async () => {
   endpoint = await startEndpoint();
   await withClient(async (client) => {
     await setSecret(client, vaultSecrets.functionUrl, `${endpoint.url}/functions/v1/reminder-scheduler`);
-    await setSecret(client, vaultSecrets.serviceRoleKey, "restart-test-credential");
     await alterJob(client, { schedule: "* * * * *" });
   });
 });

@@ -8,9 +8,8 @@ import { Client } from "pg";
 import { waitFor, withClient } from "../support/db";
 import { startEndpoint, TestEndpoint } from "../support/http-server";
 import { alterJob, asCronRunner, lastLogId, LogRow, logRowsAfter, setSecret } from "../support/trigger";
-import { defaultCronExpression, defaultJobName, dispatchCommand, vaultSecrets } from "../../infra/sql/names";
+import { defaultCronExpression, defaultJobName, dispatchCommand, signatureHeader, vaultSecrets } from "../../infra/sql/names";
 
-const credential = "ticks-test-credential";
 /** A second job of cron_runner on the same schedule, the one whose endpoint fails first. */
 const probe = "trigger-ticks-probe";
 const withinAMinute = 70_000;
@@ -34,7 +33,6 @@ beforeAll(async () => {
   await withClient(async (client) => {
     startId = await lastLogId(client);
     await setSecret(client, vaultSecrets.functionUrl, `${endpoint.url}/functions/v1/reminder-scheduler`);
-    await setSecret(client, vaultSecrets.serviceRoleKey, credential);
     await alterJob(client, { schedule: "* * * * *" });
     await asCronRunner(client, () => client.query("select cron.schedule($1, '* * * * *', $2)", [probe, dispatchCommand(probe)]));
   });
@@ -48,12 +46,13 @@ afterAll(async () => {
   await endpoint.close();
 });
 
-test("with a one-minute schedule, a succeeded row appears within 70 s and the endpoint got the credential", () =>
+test("with a one-minute schedule, a succeeded row appears within 70 s and the endpoint got a signed request", () =>
   withClient(async (client) => {
     const row = await nextOutcome(client, startId, defaultJobName);
     expect(row).toMatchObject({ status: "succeeded", http_status: 200 });
     const request = endpoint.requests.find((r) => JSON.parse(r.body).run_id === Number(row.id));
-    expect(request?.headers.authorization).toBe(`Bearer ${credential}`);
+    expect(request?.headers[signatureHeader]).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    expect(request?.headers.authorization).toBeUndefined();
   }), 90_000);
 
 test("a failing tick is logged with its HTTP status, and the next tick still fires and is logged", () =>

@@ -7,17 +7,19 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { Client } from "pg";
 import { main } from "../../cli/main";
-import { withClient } from "../support/db";
+import { stack, withClient } from "../support/db";
 import { startEndpoint, TestEndpoint } from "../support/http-server";
 import { alterJob, asCronRunner, deleteSecret, jobRows, setSecret } from "../support/trigger";
 import { freePort } from "../../stack/cluster";
+import { functionEndpoint } from "../../stack/edge-functions";
 import { repoRoot } from "../../stack/paths";
-import { cronRunnerRole, defaultCronExpression, defaultJobName, dispatchCommand, reconcileJobName, vaultSecrets } from "../../infra/sql/names";
+import { cronRunnerRole, defaultCronExpression, defaultJobName, dispatchCommand, reconcileJobName, signatureHeader, vaultSecrets } from "../../infra/sql/names";
 
 const probe = "cli-probe";
 /** Once a year: pg_cron never runs the probe during the test, so its log holds only what a test put there. */
 const probeSchedule = "0 6 1 1 *";
-const credential = "cli-test-credential-never-printed";
+/** The stack's signing key, which Vault holds: the CLI must never print it. */
+const credential = () => functionEndpoint(stack()).signingKey;
 let endpoint: TestEndpoint;
 
 interface Ran {
@@ -55,7 +57,6 @@ beforeAll(async () => {
   endpoint = await startEndpoint();
   await withClient(async (client) => {
     await setSecret(client, vaultSecrets.functionUrl, `${endpoint.url}/functions/v1/reminder-scheduler`);
-    await setSecret(client, vaultSecrets.serviceRoleKey, credential);
     await asCronRunner(client, () => client.query("select cron.schedule($1, $2, $3)", [probe, probeSchedule, dispatchCommand(probe)]));
   });
 });
@@ -88,7 +89,7 @@ describe("status", () => {
         successRate: { days: 7, succeeded: 1, failed: 1, skipped: 0, rate: 0.5 },
         alerts: [],
         healthy: true,
-        vaultSecretsSet: { [vaultSecrets.functionUrl]: true, [vaultSecrets.serviceRoleKey]: true },
+        vaultSecretsSet: { [vaultSecrets.functionUrl]: true, [vaultSecrets.signingKey]: true },
         settings: { catchUpWindowSeconds: 6 * 3600, logRetentionSeconds: 90 * 86400, runDetailsRetentionSeconds: 14 * 86400 },
       });
       expect(json.job.nextRun).toMatch(/^20\d\d-01-01T06:00:00\.000Z$/);
@@ -119,7 +120,7 @@ describe("status", () => {
       expect(stdout).toContain("success     last 7 days: 1 of 1 finished runs succeeded (100%)");
       expect(stdout).toMatch(/succeeded +200 +300 ms/);
       expect(stdout).toContain("alerts      none");
-      expect(stdout).not.toContain(credential);
+      expect(stdout).not.toContain(credential());
       expect(stdout).not.toContain(endpoint.url);
     }));
 
@@ -243,7 +244,8 @@ describe("run-now", () => {
     expect(code).toBe(0);
     expect(json.run).toMatchObject({ jobName: probe, status: "succeeded", httpStatus: 200, error: null });
     expect(endpoint.requests.slice(sent).map((r) => JSON.parse(r.body).run_id)).toEqual([json.run.id]);
-    expect(endpoint.requests.at(-1)!.headers.authorization).toBe(`Bearer ${credential}`);
+    expect(endpoint.requests.at(-1)!.headers[signatureHeader]).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    expect(endpoint.requests.at(-1)!.headers.authorization).toBeUndefined();
   });
 
   test("a run the function fails is reported with its HTTP status: exit 1", async () => {

@@ -11,6 +11,7 @@ import { withClient } from "../support/db";
 import { FakeManagementApi, startManagementApi } from "../support/management-api";
 import { alterJob, deleteSecret, setSecret } from "../support/trigger";
 import { freePort } from "../../stack/cluster";
+import { storeSigningKey } from "../../stack/edge-functions";
 
 const projectRef = "abcdefghijklmnopqrst";
 const token = "sbp_verify_test_token_never_printed_0123456789";
@@ -36,10 +37,10 @@ async function verify(argv: string[] = [], env: Record<string, string | undefine
   }
 }
 
-/** What the deployed project holds before each test: both required secrets, and one succeeded run. */
+/** What the deployed project holds before each test: both required secrets (the signing key the stack gave its function). */
 async function deployed(client: Client): Promise<void> {
   await setSecret(client, vaultSecrets.functionUrl, "http://127.0.0.1:9/functions/v1/reminder-scheduler");
-  await setSecret(client, vaultSecrets.serviceRoleKey, "verify-test-service-role-key");
+  await storeSigningKey(client);
 }
 
 const insertRun = (admin: Client, status: string, httpStatus: number | null, error: string | null) =>
@@ -56,7 +57,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await withClient(async (client) => {
     await deleteSecret(client, vaultSecrets.functionUrl);
-    await deleteSecret(client, vaultSecrets.serviceRoleKey);
   });
   await withClient((admin) => admin.query(`delete from ${qualified(logTable)} where triggered_at > now() + interval '30 minutes'`), { admin: true });
   await api.close();
@@ -71,7 +71,7 @@ test("a project as deployed: exit 0, every check holds, read-only queries with t
   expect(report.ok).toBe(true);
   expect(report.checks.length).toBeGreaterThan(40);
   expect(report.checks.map((c: { check: string }) => c.check)).toEqual(
-    expect.arrayContaining([`job ${defaultJobName} is registered for ${cronRunnerRole}`, `Vault secret ${vaultSecrets.serviceRoleKey} is present`, `anon may not execute public.dispatch_reminder_run(text)`]),
+    expect.arrayContaining([`job ${defaultJobName} is registered for ${cronRunnerRole}`, `Vault secret ${vaultSecrets.signingKey} is present`, `anon may not execute public.dispatch_reminder_run(text)`]),
   );
   expect(api.requests.length).toBeGreaterThanOrEqual(4);
   for (const request of api.requests) {
@@ -90,7 +90,7 @@ test("a drifted project: exit 1, and each difference named", async () => {
   await withClient(async (client) => {
     await withClient((admin) => insertRun(admin, "failed", 500, "function answered 500"), { admin: true });
     await alterJob(client, { schedule: "0 7 * * *", active: false });
-    await deleteSecret(client, vaultSecrets.serviceRoleKey);
+    await deleteSecret(client, vaultSecrets.signingKey);
     await client.query("grant execute on function public.dispatch_reminder_run(text) to anon");
     try {
       const text = await verify();
@@ -101,7 +101,7 @@ test("a drifted project: exit 1, and each difference named", async () => {
       expect(differences).toEqual([
         `job ${defaultJobName} is active`,
         `job ${defaultJobName} runs at its schedule`,
-        `Vault secret ${vaultSecrets.serviceRoleKey} is present`,
+        `Vault secret ${vaultSecrets.signingKey} is present`,
         `the last run of ${defaultJobName} did not fail`,
         "anon may not execute public.dispatch_reminder_run(text)",
       ]);

@@ -3,13 +3,14 @@
  * reconcile pass), against a real HTTP endpoint through pg_net: every outcome lands in the log.
  */
 import { Client } from "pg";
-import { withClient } from "../support/db";
+import { stack, withClient } from "../support/db";
 import { startEndpoint, TestEndpoint } from "../support/http-server";
 import { asCronRunner, deleteSecret, dispatchAndReconcile, lastLogId, logRowsAfter, setSecret } from "../support/trigger";
 import { freePort } from "../../stack/cluster";
-import { defaultJobName, vaultSecrets } from "../../infra/sql/names";
+import { functionEndpoint } from "../../stack/edge-functions";
+import { defaultJobName, signatureHeader, vaultSecrets } from "../../infra/sql/names";
+import { signatureFor } from "../../supabase/functions/_shared/signature";
 
-const credential = "test-credential-for-the-local-endpoint";
 let endpoint: TestEndpoint;
 let client: Client;
 
@@ -17,7 +18,6 @@ beforeAll(async () => {
   endpoint = await startEndpoint();
   await withClient(async (c) => {
     await setSecret(c, vaultSecrets.functionUrl, `${endpoint.url}/functions/v1/reminder-scheduler`);
-    await setSecret(c, vaultSecrets.serviceRoleKey, credential);
   });
 });
 afterAll(() => endpoint.close());
@@ -28,7 +28,7 @@ const run = async (fn: (c: Client) => Promise<void>) =>
     await fn(c);
   });
 
-test("a 2xx answer is logged as succeeded, after a POST that carries the Vault credential and a JSON body", () =>
+test("a 2xx answer is logged as succeeded, after a POST signed with Vault's key over the JSON body's fields, with no bearer", () =>
   run(async () => {
     endpoint.reply({ status: 200, body: '{"created":3}' });
     const row = await dispatchAndReconcile(client);
@@ -36,10 +36,14 @@ test("a 2xx answer is logged as succeeded, after a POST that carries the Vault c
     expect(row.finished_at).not.toBeNull();
     const request = endpoint.requests.at(-1)!;
     expect(request.url).toBe("/functions/v1/reminder-scheduler");
-    expect(request.headers.authorization).toBe(`Bearer ${credential}`);
+    expect(request.headers.authorization).toBeUndefined();
     const body = JSON.parse(request.body);
     expect(body).toMatchObject({ job_name: defaultJobName, run_id: Number(row.id) });
     expect(new Date(body.triggered_at).getTime()).toBe(row.triggered_at.getTime());
+    // The signature the SQL made equals the one the function computes from what it received.
+    const t = Number(/^t=(\d+),/.exec(String(request.headers[signatureHeader]))![1]);
+    const fields = { runId: body.run_id, triggeredAt: body.triggered_at, jobName: body.job_name };
+    expect(request.headers[signatureHeader]).toBe(await signatureFor(functionEndpoint(stack()).signingKey, t, fields));
   }));
 
 test.each([
@@ -74,7 +78,7 @@ test("a refused connection is logged as failed with the connection error", () =>
     }
   }));
 
-test.each([vaultSecrets.functionUrl, vaultSecrets.serviceRoleKey])("a missing Vault secret %s is a logged failure that names it", (name) =>
+test.each([vaultSecrets.functionUrl, vaultSecrets.signingKey])("a missing Vault secret %s is a logged failure that names it", (name) =>
   run(async () => {
     const { rows } = await client.query("select decrypted_secret from vault.decrypted_secrets where name = $1", [name]);
     await deleteSecret(client, name);
@@ -87,6 +91,40 @@ test.each([vaultSecrets.functionUrl, vaultSecrets.serviceRoleKey])("a missing Va
       expect(endpoint.requests.length).toBe(before);
     } finally {
       await setSecret(client, name, rows[0].decrypted_secret);
+    }
+  }));
+
+test("a signing key shorter than 32 characters is a logged failure that names the secret and the fix, and sends nothing", () =>
+  run(async () => {
+    const { rows } = await client.query("select decrypted_secret from vault.decrypted_secrets where name = $1", [vaultSecrets.signingKey]);
+    await setSecret(client, vaultSecrets.signingKey, "short-key");
+    try {
+      const before = endpoint.requests.length;
+      const row = await dispatchAndReconcile(client);
+      expect(row.status).toBe("failed");
+      expect(row.error_message).toBe(
+        "Vault secret reminder_signing_key is missing or empty or shorter than 32 characters: make a key with openssl rand -hex 32, " +
+          "store it with select vault.create_secret('<key>', 'reminder_signing_key'); and give the function the same one with " +
+          "supabase secrets set REMINDER_SIGNING_KEY=<key> (or pulumi up with reminder-cron:signingKey)",
+      );
+      expect(row.error_message).not.toContain("short-key");
+      expect(endpoint.requests.length).toBe(before);
+    } finally {
+      await setSecret(client, vaultSecrets.signingKey, rows[0].decrypted_secret);
+    }
+  }));
+
+test("a forged dispatched row dated in the future does not hold back the next dispatch", () =>
+  run(async () => {
+    // cron_runner may append to the log, so it can plant such a row.
+    await asCronRunner(client, () =>
+      client.query(`insert into public.cron_execution_log (job_name, status, triggered_at) values ($1, 'dispatched', now() + interval '10 years')`, [defaultJobName]),
+    );
+    try {
+      const next = await dispatchAndReconcile(client);
+      expect(next.status).toBe("succeeded");
+    } finally {
+      await client.query("delete from public.cron_execution_log where triggered_at > now() + interval '1 year'");
     }
   }));
 

@@ -67,8 +67,8 @@ test("npm start -- --once on a fresh clone's stack: one run through the job's pa
   expect(stdout).toMatch(/^Outcome: run 1 succeeded \(HTTP 200\) at .* UTC\.$/m);
   expect(stdout.trimEnd().endsWith("Stopping the local stack ... stopped: no process and no port of the demo is left.")).toBe(true);
   // Nothing of the secret is printed.
-  const { serviceRoleKey } = JSON.parse(readFileSync(join(dir, "functions-secrets.json"), "utf8"));
-  expect(stdout).not.toContain(serviceRoleKey);
+  const { serviceRoleKey, sharedSecret, signingKey } = JSON.parse(readFileSync(join(dir, "functions-secrets.json"), "utf8"));
+  for (const secret of [serviceRoleKey, sharedSecret, signingKey]) expect(stdout).not.toContain(secret);
 
   const after = state();
   expect(after.processes).toEqual({});

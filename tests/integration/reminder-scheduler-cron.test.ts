@@ -1,6 +1,6 @@
 /**
  * The trigger and the function together on the local stack, end to end: pg_cron's tick, the dispatch as
- * cron_runner, pg_net's request with the Vault credential, the function's run, the notifications, and the
+ * cron_runner, pg_net's request signed with Vault's key, the function's run, the notifications, and the
  * execution log's verdict. Vault points at the real function for this file and is put back afterwards.
  * The same path on pg_cron's own clock is tests/clock/reminder-tick.test.ts.
  */
@@ -21,13 +21,12 @@ async function runOf(client: Client, logId: string) {
 
 beforeAll(() =>
   withClient(async (client) => {
-    for (const name of [vaultSecrets.functionUrl, vaultSecrets.serviceRoleKey]) {
+    for (const name of [vaultSecrets.functionUrl]) {
       const { rows } = await client.query("select decrypted_secret from vault.decrypted_secrets where name = $1", [name]);
       saved.set(name, rows[0]?.decrypted_secret);
     }
-    const { url, credential } = endpoint();
-    await setSecret(client, vaultSecrets.functionUrl, url);
-    await setSecret(client, vaultSecrets.serviceRoleKey, credential);
+    // The stack gave Vault and the function one signing key; only the URL needs pointing here.
+    await setSecret(client, vaultSecrets.functionUrl, endpoint().url);
   }));
 
 afterAll(() =>

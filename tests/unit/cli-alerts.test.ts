@@ -31,6 +31,7 @@ const healthy: AlertInput = {
   recent: [run(1, 360, "succeeded", 0.01)],
   functionRuns: [],
   lastSuccessAt: ago(360),
+  retiredSecretStored: false,
 };
 
 function functionRun(id: number, cronRunId: number | null, startedMinutesAgo: number, status: FunctionRunRow["status"], tookMinutes: number | null): FunctionRunRow {
@@ -123,6 +124,17 @@ test("a job that is not registered is an alert that says how to restore it", () 
     message:
       "Job daily-reminder-eval is not registered in cron.job, so nothing runs: restore it by applying the migrations again (supabase db reset locally, or pulumi up).",
   });
+});
+
+test("a service-role key left in Vault by an earlier release is an alert that says to delete it and rotate the key", () => {
+  expect(alerts({ ...healthy, retiredSecretStored: true })).toEqual([
+    {
+      code: "exposed-credential",
+      message:
+        "Vault still holds reminder_service_role_key, which earlier releases sent in pg_net's requests, where every role could read it; requests are signed with reminder_signing_key now. " +
+        "Delete it (delete from vault.secrets where name = 'reminder_service_role_key';, or pulumi up) and rotate the service-role key (dashboard: Project Settings, API keys).",
+    },
+  ]);
 });
 
 test("alerts add up: each condition is reported", () => {

@@ -6,10 +6,11 @@ import { checkSchedule, functionUrlProblem, nextRunUtc, parseSettings, RawConfig
 
 const url = "https://abcdefghijklmnopqrst.supabase.co/functions/v1/reminder-scheduler";
 
-function raw(values: RawConfig["values"] = {}, secretsSet: Partial<RawConfig["secretsSet"]> = {}): RawConfig {
+function raw(values: RawConfig["values"] = {}, secretsSet: Partial<RawConfig["secretsSet"]> = {}, signingKeyLength = 64): RawConfig {
   return {
     values: { functionUrl: url, host: "db.abcdefghijklmnopqrst.supabase.co", ...values },
-    secretsSet: { password: true, serviceRoleKey: true, ...secretsSet },
+    secretsSet: { password: true, signingKey: true, ...secretsSet },
+    signingKeyLength,
   };
 }
 
@@ -151,16 +152,23 @@ describe("refusals name the key, the value and the fix", () => {
       "- reminder-cron:dbPassword is not set, and db.abcdefghijklmnopqrst.supabase.co needs a password. Fix: pulumi config set --secret reminder-cron:dbPassword <the database password> --stack staging",
     ],
     [
-      "no service-role key",
-      raw({}, { serviceRoleKey: false }),
-      "- reminder-cron:serviceRoleKey is not set: the job must send it to the function as its Authorization header. Fix: pulumi config set --secret reminder-cron:serviceRoleKey <the service-role key> --stack staging",
+      "no signing key",
+      raw({}, { signingKey: false }, 0),
+      "- reminder-cron:signingKey is not set: the job signs each request with it (Vault reminder_signing_key). " +
+        'Fix: pulumi config set --secret reminder-cron:signingKey "$(openssl rand -hex 32)" --stack staging, and give the function the same key: supabase secrets set REMINDER_SIGNING_KEY=<that key>',
+    ],
+    [
+      "a guessable signing key",
+      raw({}, {}, 31),
+      "- reminder-cron:signingKey is shorter than 32 characters, short enough to guess. " +
+        'Fix: pulumi config set --secret reminder-cron:signingKey "$(openssl rand -hex 32)" --stack staging, and give the function the same key: supabase secrets set REMINDER_SIGNING_KEY=<that key>',
     ],
   ])("refuses %s", (_what, config, expected) => {
     expect(problemOf(config)).toBe(expected);
   });
 
   test("reports every problem at once", () => {
-    const bad = raw({ cronExpression: "@reboot", functionUrl: "ftp://x", port: "x" }, { serviceRoleKey: false });
+    const bad = raw({ cronExpression: "@reboot", functionUrl: "ftp://x", port: "x" }, { signingKey: false });
     expect(() => parseSettings(bad, {}, "prod")).toThrow();
     const [header, ...problems] = (() => {
       try {
@@ -175,7 +183,7 @@ describe("refusals name the key, the value and the fix", () => {
       "reminder-cron:cronExpression",
       "reminder-cron:functionUrl",
       "reminder-cron:dbPort",
-      "reminder-cron:serviceRoleKey",
+      "reminder-cron:signingKey",
     ]);
   });
 });
@@ -185,8 +193,8 @@ describe("function URL", () => {
     ["https://abc.supabase.co/functions/v1/reminder-scheduler", undefined],
     ["http://localhost:54321/functions/v1/reminder-scheduler", undefined],
     ["http://host.docker.internal:54321/functions/v1/reminder-scheduler", undefined],
-    ["https://user:pw@abc.supabase.co/functions/v1/x", "holds a user name or password; the URL lands in stack outputs and Vault in plain text, so put the credential in reminder-cron:serviceRoleKey"],
-    ["https://abc.supabase.co/functions/v1/x?apikey=abc", "carries a credential in its query (apikey); the URL lands in stack outputs in plain text, so put the credential in reminder-cron:serviceRoleKey"],
+    ["https://user:pw@abc.supabase.co/functions/v1/x", "holds a user name or password; the URL lands in stack outputs and Vault in plain text, and the job authenticates with reminder-cron:signingKey"],
+    ["https://abc.supabase.co/functions/v1/x?apikey=abc", "carries a credential in its query (apikey); the URL lands in stack outputs in plain text, and the job authenticates with reminder-cron:signingKey"],
     ["not a url", "is not a URL"],
   ])("%s", (candidate, problem) => {
     expect(functionUrlProblem(candidate)).toBe(problem);

@@ -31,7 +31,7 @@ const types = {
 
 /** Throwaway stand-ins for the two secrets; the tests look for them anywhere they must not be. */
 const dbPassword = "test-db-password-6b1f";
-const serviceRoleKey = "test-service-role-key-93ac";
+const signingKey = "test-signing-key-93ac-0123456789abcdef01234567";
 const projectRef = { staging: "stagingrefabcdefghij", prod: "prodrefabcdefghijklm" } as const;
 type StackName = keyof typeof projectRef;
 
@@ -42,13 +42,13 @@ function userConfig(stack: StackName, extra: Record<string, string> = {}): Recor
     "reminder-cron:functionUrl": `https://${projectRef[stack]}.supabase.co/functions/v1/reminder-scheduler`,
     "reminder-cron:dbHost": `db.${projectRef[stack]}.supabase.co`,
     dbPassword,
-    serviceRoleKey,
+    signingKey,
     ...extra,
   };
 }
 
 const run = (stack: StackName, options: { config?: Record<string, string>; env?: Record<string, string | undefined> } = {}) =>
-  runProgram({ stack, config: options.config ?? userConfig(stack), secretKeys: ["dbPassword", "serviceRoleKey"], env: options.env ?? {} });
+  runProgram({ stack, config: options.config ?? userConfig(stack), secretKeys: ["dbPassword", "signingKey"], env: options.env ?? {} });
 
 /** Waits for every output of the program, so every registration has happened. */
 async function settled(result: ProgramRun): Promise<Record<string, unknown>> {
@@ -72,11 +72,11 @@ describe("the committed stack files", () => {
     expect(text).not.toMatch(/secure:/);
     expect(Object.keys(stackFileConfig(stack))).not.toEqual(expect.arrayContaining(["reminder-cron:dbPassword"]));
     expect(text).toContain(`pulumi config set --secret reminder-cron:dbPassword <the database password> --stack ${stack}`);
-    expect(text).toContain(`pulumi config set --secret reminder-cron:serviceRoleKey <the service-role key> --stack ${stack}`);
+    expect(text).toContain(`pulumi config set --secret reminder-cron:signingKey "$(openssl rand -hex 32)" --stack ${stack}`);
   });
 
   test.each(["staging", "prod"] as const)("as committed, %s stops on its placeholders and registers nothing", async (stack) => {
-    const result = await run(stack, { config: { ...stackFileConfig(stack), dbPassword, serviceRoleKey } });
+    const result = await run(stack, { config: { ...stackFileConfig(stack), dbPassword, signingKey } });
     expect(result.error?.message).toBe(
       `Invalid configuration for stack ${stack}; nothing was changed:\n` +
         `- reminder-cron:functionUrl = 'https://<${stack}-project-ref>.supabase.co/functions/v1/reminder-scheduler' is still the placeholder of the committed stack file. ` +
@@ -115,13 +115,13 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
     expect(only(result, types.grantRole).inputs).toEqual({ role: "postgres", grantRole: cronRunnerRole });
   });
 
-  test("creates the three Vault secrets by name, the service-role key as a secret input", () => {
+  test("creates the three Vault secrets by name, the signing key as a secret input, and no service-role key", () => {
     const secrets = Object.fromEntries(ofType(result, types.vaultSecret).map((r) => [r.inputs.name, r.inputs.value]));
     expect(Object.keys(secrets).sort()).toEqual(Object.values(vaultSecrets).sort());
     expect(secrets[vaultSecrets.functionUrl]).toBe(`https://${projectRef[stack]}.supabase.co/functions/v1/reminder-scheduler`);
     expect(secrets[vaultSecrets.cronExpression]).toBe("0 6 * * *");
-    expect(isWireSecret(secrets[vaultSecrets.serviceRoleKey])).toBe(true);
-    expect(secrets[vaultSecrets.serviceRoleKey]).toEqual(expect.objectContaining({ value: serviceRoleKey }));
+    expect(isWireSecret(secrets[vaultSecrets.signingKey])).toBe(true);
+    expect(secrets[vaultSecrets.signingKey]).toEqual(expect.objectContaining({ value: signingKey }));
   });
 
   test("applies each committed migration with psql from stdin, replaced whenever its content hash changes", () => {
@@ -168,13 +168,13 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
       expect(typeof inputs.__provider).toBe("string");
       expect(inputs.__provider).toMatch(/^exports\.handler = /);
       expect(inputs.__provider).not.toContain(dbPassword);
-      expect(inputs.__provider).not.toContain(serviceRoleKey);
+      expect(inputs.__provider).not.toContain(signingKey);
     }
   });
 
   test("leaves no secret in plain text in any registration", () => {
     const plain = result.registrations.flatMap((r) => plainStrings(r.inputs));
-    expect(plain.filter((text) => text.includes(dbPassword) || text.includes(serviceRoleKey))).toEqual([]);
+    expect(plain.filter((text) => text.includes(dbPassword) || text.includes(signingKey))).toEqual([]);
   });
 
   test("exports the job, its schedule in words and next run, the URL, the log, the secret names and the runbook, none secret", async () => {
@@ -200,16 +200,16 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
       expect([name, await result.pulumi.isSecret(value)]).toEqual([name, false]);
     }
     expect(JSON.stringify(outputs)).not.toContain(dbPassword);
-    expect(JSON.stringify(outputs)).not.toContain(serviceRoleKey);
+    expect(JSON.stringify(outputs)).not.toContain(signingKey);
   });
 });
 
 describe("the ReminderCron component's outputs", () => {
-  test("keep the service-role key secret, and expose the job and schedule in the clear", async () => {
+  test("keep the signing key secret, and expose the job and schedule in the clear", async () => {
     const result = await runProgram({
       stack: "staging",
       config: userConfig("staging"),
-      secretKeys: ["dbPassword", "serviceRoleKey"],
+      secretKeys: ["dbPassword", "signingKey"],
       load: async () => {
         const { ReminderCron } = await import("../../infra/reminder-cron");
         const { loadStackConfig } = await import("../../infra/config");
@@ -219,8 +219,8 @@ describe("the ReminderCron component's outputs", () => {
     if (result.error) throw result.error;
     const trigger = result.program!.trigger;
     // The mock echoes inputs as state, as the engine does for a same-named input: secret in, secret out.
-    expect(await valueOf(trigger.secrets.serviceRoleKey.value)).toBe(serviceRoleKey);
-    expect(await result.pulumi.isSecret(trigger.secrets.serviceRoleKey.value)).toBe(true);
+    expect(await valueOf(trigger.secrets.signingKey.value)).toBe(signingKey);
+    expect(await result.pulumi.isSecret(trigger.secrets.signingKey.value)).toBe(true);
     expect(await result.pulumi.isSecret(trigger.jobId)).toBe(false);
     expect(await result.pulumi.isSecret(trigger.schedule)).toBe(false);
   });

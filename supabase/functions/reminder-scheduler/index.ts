@@ -2,41 +2,57 @@
  * ReminderSchedulerService: one reminder run per POST. pg_cron's daily job calls it through pg_net (see
  * supabase/migrations/*_register_reminder_cron.sql); an operator may call it with supabase-js or curl.
  *
- *   401  missing or wrong credential          405  anything but POST          400  a body it cannot use
+ *   401  missing or wrong credential, or a signed request that is altered, stale, from the future or replayed
+ *   405  anything but POST          400  a body it cannot use
  *   409  another run holds the lease: this one is recorded in public.reminder_runs as skipped
  *   200  the run finished: {run_id, status, as_of, evaluated, created, skipped, duration_ms}
  *   202  the run takes longer than REMINDER_ANSWER_WITHIN_MS: it continues, and public.reminder_runs
  *        records its outcome (pg_net gives the call 5 s, so the answer never waits for a large run)
  *   500  the run failed: it is recorded as failed, its lease released, and the next trigger tries again
  *
- * Credential: `Authorization: Bearer <SUPABASE_SERVICE_ROLE_KEY or REMINDER_SHARED_SECRET>`, or
- * `x-reminder-secret: <REMINDER_SHARED_SECRET>`.
+ * Credentials:
+ *   pg_cron's dispatch: `x-reminder-signature: t=<unix seconds>,v1=<hex>` (../_shared/signature.ts), checked
+ *     against REMINDER_SIGNING_KEY and REMINDER_SIGNING_KEY_PREVIOUS; nothing long-lived crosses pg_net.
+ *   By hand: `Authorization: Bearer <SUPABASE_SERVICE_ROLE_KEY or REMINDER_SHARED_SECRET>`, or
+ *     `x-reminder-secret: <REMINDER_SHARED_SECRET>`.
  */
 import { isAccepted, presentedCredentials } from "../_shared/credentials.ts";
 import { optionalIntegerEnv, requireEnv } from "../_shared/env.ts";
 import { json, jsonError } from "../_shared/http.ts";
-import { parseRunRequest } from "./request.ts";
-import { beginRun, connect, evaluateRun, failRun, type Started } from "./run.ts";
+import { minimumKeyLength, signatureHeader, verifySignature } from "../_shared/signature.ts";
+import { parseRunRequest, type ParsedRunRequest } from "./request.ts";
+import { acceptSignedRun, beginRun, connect, evaluateRun, failRun, type Started } from "./run.ts";
 
 // The environment first: without its database or its credentials the function must not serve at all.
 const env = requireEnv(
   (name) => Deno.env.get(name),
-  ["SUPABASE_DB_URL", "SUPABASE_SERVICE_ROLE_KEY", "REMINDER_SHARED_SECRET"],
+  ["SUPABASE_DB_URL", "SUPABASE_SERVICE_ROLE_KEY", "REMINDER_SHARED_SECRET", "REMINDER_SIGNING_KEY"],
   "Supabase sets SUPABASE_DB_URL and SUPABASE_SERVICE_ROLE_KEY for every function; set the shared secret with " +
-    "`supabase secrets set REMINDER_SHARED_SECRET=$(openssl rand -hex 32)`. The local stack sets all three.",
+    "`supabase secrets set REMINDER_SHARED_SECRET=$(openssl rand -hex 32)`, and the signing key with " +
+    "`supabase secrets set REMINDER_SIGNING_KEY=<the value of Vault's reminder_signing_key>`. The local stack sets all four.",
 );
-const minimumSecretLength = 32;
-if (env.REMINDER_SHARED_SECRET.length < minimumSecretLength) {
-  throw new Error(
-    `REMINDER_SHARED_SECRET is shorter than ${minimumSecretLength} characters, short enough to guess; ` +
-      "set a random one with `supabase secrets set REMINDER_SHARED_SECRET=$(openssl rand -hex 32)`.",
-  );
+// Optional; blank counts as unset. Used as given, like REMINDER_SIGNING_KEY: its bytes are the key.
+const previousSetting = Deno.env.get("REMINDER_SIGNING_KEY_PREVIOUS") ?? "";
+const previousSigningKey = previousSetting.trim() === "" ? "" : previousSetting;
+for (const [name, value] of [
+  ["REMINDER_SHARED_SECRET", env.REMINDER_SHARED_SECRET],
+  ["REMINDER_SIGNING_KEY", env.REMINDER_SIGNING_KEY],
+  ["REMINDER_SIGNING_KEY_PREVIOUS", previousSigningKey],
+] as const) {
+  if (value !== "" && value.length < minimumKeyLength) {
+    throw new Error(
+      `${name} is shorter than ${minimumKeyLength} characters, short enough to guess; ` +
+        `set a random one with \`supabase secrets set ${name}=$(openssl rand -hex 32)\`${name === "REMINDER_SHARED_SECRET" ? "" : ", and the same value in Vault's reminder_signing_key"}.`,
+    );
+  }
 }
 /** Below pg_net's 5000 ms timeout with room for the network, so the trigger always gets an answer. */
 const answerWithinMs = optionalIntegerEnv((name) => Deno.env.get(name), "REMINDER_ANSWER_WITHIN_MS", 4000, 100, 4500);
 
 const secretHeader = "x-reminder-secret";
 const accepted = [env.SUPABASE_SERVICE_ROLE_KEY, env.REMINDER_SHARED_SECRET];
+/** The current key, then the one a rotation replaced while it settles. */
+const signingKeys = [env.REMINDER_SIGNING_KEY, previousSigningKey].filter((key) => key !== "");
 const databasePassword = (() => {
   try {
     return decodeURIComponent(new URL(env.SUPABASE_DB_URL).password);
@@ -49,12 +65,43 @@ const sql = connect(env.SUPABASE_DB_URL);
 /** An error's text for answers and logs, with any credential a driver might have quoted taken out. */
 function safeMessage(error: unknown): string {
   let text = error instanceof Error ? error.message : String(error);
-  for (const secret of [...accepted, databasePassword]) if (secret) text = text.split(secret).join("[redacted]");
+  for (const secret of [...accepted, ...signingKeys, databasePassword]) if (secret) text = text.split(secret).join("[redacted]");
   return text;
 }
 
 function log(event: string, fields: object): void {
   console.log(JSON.stringify({ function: "reminder-scheduler", event, ...fields }));
+}
+
+const unauthorized = (error: string, extra: Record<string, unknown> = {}) =>
+  jsonError(401, error, extra, { "WWW-Authenticate": 'Bearer realm="reminder-scheduler"' });
+
+/**
+ * A signed request's check: the signature (clock first, then the HMAC under each key held), then the run
+ * id, which may be used once. Returns the refusal, or undefined when the request may run.
+ */
+async function refuseSigned(header: string, parsed: ParsedRunRequest): Promise<Response | undefined> {
+  const fields = parsed.ok && parsed.request.cronRunId !== null && parsed.request.triggeredAt !== null
+    ? { runId: parsed.request.cronRunId, triggeredAt: parsed.request.triggeredAt, jobName: parsed.request.jobName }
+    : undefined;
+  const verdict = await verifySignature(header, fields, signingKeys, Date.now());
+  if (!verdict.ok) {
+    log("signature_refused", { reason: verdict.reason, run_id: fields?.runId ?? null });
+    return unauthorized(verdict.error, { reason: verdict.reason });
+  }
+  let first: boolean;
+  try {
+    first = await acceptSignedRun(sql, fields!.runId, fields!.jobName, verdict.signedAt);
+  } catch (error) {
+    const message = safeMessage(error);
+    log("signature_not_recorded", { run_id: fields!.runId, error: message });
+    return jsonError(500, `The signed run id could not be recorded (${message}), so a replay could not be told apart; nothing was evaluated. The next trigger tries again.`, { status: "failed" });
+  }
+  if (!first) {
+    log("signature_refused", { reason: "replayed", run_id: fields!.runId });
+    return unauthorized(`Run ${fields!.runId} was already started by a signed request: this one is a replay, and starts nothing.`, { reason: "replayed" });
+  }
+  return undefined;
 }
 
 /** Evaluates a started run; never rejects, so it can finish after a 202 has been sent. */
@@ -94,18 +141,22 @@ function keepAlive(work: Promise<unknown>): void {
 }
 
 async function handle(request: Request): Promise<Response> {
-  if (!(await isAccepted(presentedCredentials(request.headers, secretHeader), accepted))) {
-    return jsonError(
-      401,
+  const signature = request.headers.get(signatureHeader);
+  let parsed: ParsedRunRequest | undefined;
+  if (signature !== null) {
+    // What is signed is in the body, so a signed request is read before it is judged.
+    parsed = parseRunRequest(await request.text());
+    const refused = await refuseSigned(signature, parsed);
+    if (refused) return refused;
+  } else if (!(await isAccepted(presentedCredentials(request.headers, secretHeader), accepted))) {
+    return unauthorized(
       `Missing or wrong credential. Send "Authorization: Bearer <service role key or REMINDER_SHARED_SECRET>" or "${secretHeader}: <REMINDER_SHARED_SECRET>".`,
-      {},
-      { "WWW-Authenticate": 'Bearer realm="reminder-scheduler"' },
     );
   }
   if (request.method !== "POST") {
     return jsonError(405, `${request.method} is not allowed: start a reminder run with POST.`, {}, { Allow: "POST" });
   }
-  const parsed = parseRunRequest(await request.text());
+  parsed ??= parseRunRequest(await request.text());
   if (!parsed.ok) return jsonError(400, parsed.error);
 
   let started: Started;
@@ -144,7 +195,7 @@ Deno.serve(handle);
 
 /*
  * To invoke locally (`npm run db:start` serves this function at <functionsUrl>/reminder-scheduler with a
- * random service role key and shared secret of its own; functionEndpoint(state) in stack/edge-functions.ts
+ * random service role key, shared secret and signing key of its own; functionEndpoint(state) in stack/edge-functions.ts
  * gives code both, and this command uses them without printing them):
  *
  *   npx tsx stack/edge-functions.ts invoke reminder-scheduler '{"job_name": "manual"}'
@@ -153,7 +204,7 @@ Deno.serve(handle);
  * From supabase-js: createClient(endpoint.supabaseUrl, endpoint.credential).functions.invoke("reminder-scheduler", { body: {} }).
  *
  * On a Supabase project:
- *   supabase secrets set REMINDER_SHARED_SECRET=$(openssl rand -hex 32)
+ *   supabase secrets set REMINDER_SHARED_SECRET=$(openssl rand -hex 32) REMINDER_SIGNING_KEY=<Vault's reminder_signing_key>
  *   supabase functions deploy reminder-scheduler --no-verify-jwt
  *   curl -i -X POST https://<ref>.supabase.co/functions/v1/reminder-scheduler \
  *        -H "Authorization: Bearer $SUPABASE_SERVICE_ROLE_KEY" -H 'Content-Type: application/json' -d '{}'

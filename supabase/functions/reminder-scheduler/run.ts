@@ -1,6 +1,8 @@
 /**
  * The database side of a reminder run: three calls of the functions the reminder_data migration defines
- * (begin_reminder_run, evaluate_reminder_run, fail_reminder_run), so every rule of a run lives in SQL once.
+ * (begin_reminder_run, evaluate_reminder_run, fail_reminder_run), so every rule of a run lives in SQL once,
+ * and the replay check of a signed request (accept_signed_reminder_request, the register_reminder_cron
+ * migration's).
  */
 import postgres from "npm:postgres@3.4.9";
 import type { RunRequest } from "./request.ts";
@@ -35,6 +37,13 @@ export function connect(databaseUrl: string): Sql {
     connection: { application_name: "reminder-scheduler" },
     onnotice: () => undefined,
   });
+}
+
+/** True the first time a signed run id is presented, false for a replay: the memory is the database's, so it outlives this worker. */
+export async function acceptSignedRun(sql: Sql, runId: number, jobName: string, signedAt: number): Promise<boolean> {
+  const [row] = await sql`
+    select public.accept_signed_reminder_request(${runId}::bigint, ${jobName}::text, to_timestamp(${signedAt}::bigint)) as accepted`;
+  return row.accepted === true;
 }
 
 export async function beginRun(sql: Sql, request: RunRequest): Promise<Started> {
