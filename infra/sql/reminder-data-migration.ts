@@ -453,7 +453,9 @@ comment on column public.reminder_runs.duration_ms is 'From taking the lease to 
 
 -- The lease: at most one running run, enforced by the index, so two concurrent starts cannot both win.
 create unique index if not exists reminder_runs_one_running_idx on public.reminder_runs ((true)) where status = 'running';
-create index if not exists reminder_runs_started_at_idx on public.reminder_runs (started_at desc);`;
+create index if not exists reminder_runs_started_at_idx on public.reminder_runs (started_at desc);
+-- reconcile_reminder_runs settles a run answered 202 from its record, found by the log row that triggered it.
+create index if not exists reminder_runs_cron_run_id_idx on public.reminder_runs (cron_run_id) where cron_run_id is not null;`;
 
 const notifications = () =>
   createdHereOnly(
