@@ -77,9 +77,19 @@ function requestedPort(): number | undefined {
   return port;
 }
 
+export interface StartOptions {
+  log?: (line: string) => void;
+  /**
+   * False: start everything but apply no migration (and no seed), so a test can first lay down a live app's
+   * schema and then apply the migrations onto it, as `supabase db push` would on a project in use.
+   */
+  migrate?: boolean;
+}
+
 /** Starts (or reuses) the stack and applies pending migrations. Safe to call when it already runs. */
-export async function startStack(options: { log?: (line: string) => void } = {}): Promise<StackState> {
+export async function startStack(options: StartOptions = {}): Promise<StackState> {
   const log = options.log ?? (() => undefined);
+  const migrate = options.migrate ?? true;
   const databaseUrl = process.env.DATABASE_URL;
   if (databaseUrl) {
     const problem = await answers(databaseUrl);
@@ -96,7 +106,7 @@ export async function startStack(options: { log?: (line: string) => void } = {})
     };
     await startHelpers(state);
     writeState(state);
-    await applyMigrations(state.postgresUrl, { seed: false });
+    if (migrate) await applyMigrations(state.postgresUrl, { seed: false });
     return state;
   }
 
@@ -106,7 +116,7 @@ export async function startStack(options: { log?: (line: string) => void } = {})
     log(`reusing the local stack already running on port ${previous.port}`);
     await startHelpers(previous);
     writeState(previous);
-    await applyMigrations(previous.postgresUrl, { seed: false });
+    if (migrate) await applyMigrations(previous.postgresUrl, { seed: false });
     return previous;
   }
 
@@ -138,7 +148,7 @@ export async function startStack(options: { log?: (line: string) => void } = {})
     writeState(state);
     await startHelpers(state);
     writeState(state);
-    const applied = await applyMigrations(state.postgresUrl, { seed: fresh });
+    const applied = migrate ? await applyMigrations(state.postgresUrl, { seed: fresh }) : [];
     if (applied.length > 0) log(`applied ${applied.length} migration(s)`);
     return state;
   } catch (error) {
