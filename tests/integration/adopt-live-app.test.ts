@@ -121,7 +121,7 @@ async function appSnapshot(client: Client): Promise<unknown> {
   );
   const contents: Record<string, unknown> = {};
   for (const table of appTables) {
-    contents[table] = (await client.query(`select to_jsonb(t) as row from public.${table} t order by t.id`)).rows.map((row) => row.row);
+    contents[table] = (await client.query(`select to_jsonb(t) as row from public.${table} t order by to_jsonb(t)::text`)).rows.map((row) => row.row);
   }
   return { tables: rows, contents };
 }
@@ -310,3 +310,36 @@ test("a live app's tables: every migration applied twice leaves its grants, poli
     await client.end();
   }
 }, 120000);
+
+test("app tables of the wrong shape: one error lists every missing piece with the SQL that adds it, and nothing changes", async () => {
+  const url = await freshDatabase("app_of_wrong_shape");
+  const client = await connect(url);
+  try {
+    await client.query(`
+      create table public.assignments (id uuid primary key, peer_mentor_id uuid not null, status integer not null, last_contact_date date);
+      create table public.notifications (
+        id bigint generated always as identity primary key, recipient_id uuid not null, assignment_id uuid, kind text not null,
+        dedupe_key text not null unique deferrable initially deferred, run_id integer, payload jsonb not null default '{}', channel text not null);
+      create view public.activities as select id as assignment_id, current_date as occurred_on from public.assignments;`);
+    const before = await publicSchemaSnapshot(client);
+
+    const failure: string = await applyMigrations(url, { seed: false }).then(
+      () => "applied",
+      (error: Error) => error.message,
+    );
+    const problems = failure.split("\n").filter((line) => line.startsWith("  - "));
+    expect(problems).toEqual([
+      "  - public.activities is not a table (pg_class.relkind v); reminder-cron reads and writes it as one. Fix: rename it, and apply the migrations again to create the table.",
+      "  - public.assignments.status is integer, not text (reads: only 'active' assignments are reminded). Fix: alter table public.assignments alter column status type text using status::text;",
+      "  - public.assignments has no column follow_up_due_on date (reads: due when on or before the run's day). Fix: alter table public.assignments add column follow_up_due_on date generated always as (coalesce(last_contact_date, assigned_on) + follow_up_interval_days) stored;",
+      "  - public.notifications.run_id is integer, not bigint (writes: the reminder_runs id of the run). Fix: alter table public.notifications alter column run_id type bigint using run_id::bigint;",
+      "  - public.notifications has no unique key on dedupe_key alone (immediate, not partial): the run inserts with on conflict (dedupe_key) do nothing, which is what makes a second run on the same day create nothing. Fix: alter table public.notifications add constraint notifications_dedupe_key_key unique (dedupe_key);",
+      "  - public.notifications.channel is NOT NULL without a default, and the run's insert does not set it. Fix: alter table public.notifications alter column channel set default <a value that suits a reminder>; (or: drop not null)",
+    ]);
+    expect(await publicSchemaSnapshot(client)).toEqual(before);
+  } finally {
+    await client.end();
+    const admin = await connect(scratch.state.adminUrl);
+    await admin.query("drop database app_of_wrong_shape").finally(() => admin.end());
+  }
+}, 60000);
