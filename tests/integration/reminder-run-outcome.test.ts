@@ -6,32 +6,17 @@
  */
 import { Client } from "pg";
 import { waitFor, withClient } from "../support/db";
-import { createAssignment, endpoint, notificationsFor, runRow } from "../support/reminder-scheduler";
-import { asCronRunner, deleteSecret, dispatchAndReconcile, lastLogId, logRowsAfter, LogRow, setSecret } from "../support/trigger";
+import { createAssignment, notificationsFor, pointVaultAtFunction, runRow } from "../support/reminder-scheduler";
+import { asCronRunner, dispatchAndReconcile, lastLogId, logRowsAfter, LogRow } from "../support/trigger";
 import { status } from "../../cli/commands/status";
 import { exitCodes } from "../../cli/exit-codes";
-import { defaultJobName, logTable, qualified, runOutcomeDeadlineSeconds, vaultSecrets } from "../../infra/sql/names";
+import { defaultJobName, logTable, qualified, runOutcomeDeadlineSeconds } from "../../infra/sql/names";
 
-const saved = new Map<string, string | undefined>();
+let restoreVault: (client: Client) => Promise<void>;
 
-beforeAll(() =>
-  withClient(async (client) => {
-    for (const name of [vaultSecrets.functionUrl, vaultSecrets.serviceRoleKey]) {
-      const { rows } = await client.query("select decrypted_secret from vault.decrypted_secrets where name = $1", [name]);
-      saved.set(name, rows[0]?.decrypted_secret);
-    }
-    const { url, credential } = endpoint();
-    await setSecret(client, vaultSecrets.functionUrl, url);
-    await setSecret(client, vaultSecrets.serviceRoleKey, credential);
-  }));
+beforeAll(() => withClient(async (client) => (restoreVault = await pointVaultAtFunction(client))));
 
-afterAll(() =>
-  withClient(async (client) => {
-    for (const [name, value] of saved) {
-      if (value === undefined) await deleteSecret(client, name);
-      else await setSecret(client, name, value);
-    }
-  }));
+afterAll(() => withClient((client) => restoreVault(client)));
 
 async function logRowById(client: Client, id: string | number): Promise<LogRow> {
   const { rows } = await client.query<LogRow>(`select * from ${qualified(logTable)} where id = $1`, [id]);

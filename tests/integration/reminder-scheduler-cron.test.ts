@@ -5,11 +5,9 @@
  */
 import { Client } from "pg";
 import { waitFor, withClient } from "../support/db";
-import { createAssignment, endpoint, notificationsFor, runRow, whileLeaseHeld } from "../support/reminder-scheduler";
-import { alterJob, asCronRunner, deleteSecret, dispatchAndReconcile, lastLogId, logRowsAfter, setSecret } from "../support/trigger";
-import { defaultCronExpression, defaultJobName, vaultSecrets } from "../../infra/sql/names";
-
-const saved = new Map<string, string | undefined>();
+import { createAssignment, notificationsFor, pointVaultAtFunction, runRow, whileLeaseHeld } from "../support/reminder-scheduler";
+import { alterJob, asCronRunner, dispatchAndReconcile, lastLogId, logRowsAfter } from "../support/trigger";
+import { defaultCronExpression, defaultJobName } from "../../infra/sql/names";
 
 /** The run the function recorded for a cron_execution_log row. */
 async function runOf(client: Client, logId: string) {
@@ -18,24 +16,11 @@ async function runOf(client: Client, logId: string) {
   return runRow(client, rows[0].id);
 }
 
-beforeAll(() =>
-  withClient(async (client) => {
-    for (const name of [vaultSecrets.functionUrl, vaultSecrets.serviceRoleKey]) {
-      const { rows } = await client.query("select decrypted_secret from vault.decrypted_secrets where name = $1", [name]);
-      saved.set(name, rows[0]?.decrypted_secret);
-    }
-    const { url, credential } = endpoint();
-    await setSecret(client, vaultSecrets.functionUrl, url);
-    await setSecret(client, vaultSecrets.serviceRoleKey, credential);
-  }));
+let restoreVault: (client: Client) => Promise<void>;
 
-afterAll(() =>
-  withClient(async (client) => {
-    for (const [name, value] of saved) {
-      if (value === undefined) await deleteSecret(client, name);
-      else await setSecret(client, name, value);
-    }
-  }));
+beforeAll(() => withClient(async (client) => (restoreVault = await pointVaultAtFunction(client))));
+
+afterAll(() => withClient((client) => restoreVault(client)));
 
 test("a dispatch as the job makes it reaches the function, which reminds the due assignment; the log says succeeded", () =>
   withClient(async (client) => {

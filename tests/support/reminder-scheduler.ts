@@ -7,6 +7,8 @@ import { Client } from "pg";
 import { stack } from "./db";
 import { functionEndpoint, FunctionEndpoint } from "../../stack/edge-functions";
 import { followUpKind } from "../../infra/sql/reminder-data-names";
+import { vaultSecrets } from "../../infra/sql/names";
+import { deleteSecret, setSecret } from "./trigger";
 
 export interface Answer {
   status: number;
@@ -40,6 +42,27 @@ export interface NotificationRow {
 }
 
 export const endpoint = (): FunctionEndpoint => functionEndpoint(stack());
+
+/**
+ * Points Vault's function URL and credential at the real function the stack serves, for a test file whose
+ * dispatches must reach it; returns what puts Vault back as it was (call it in afterAll).
+ */
+export async function pointVaultAtFunction(client: Client): Promise<(client: Client) => Promise<void>> {
+  const saved = new Map<string, string | undefined>();
+  for (const name of [vaultSecrets.functionUrl, vaultSecrets.serviceRoleKey]) {
+    const { rows } = await client.query("select decrypted_secret from vault.decrypted_secrets where name = $1", [name]);
+    saved.set(name, rows[0]?.decrypted_secret);
+  }
+  const { url, credential } = endpoint();
+  await setSecret(client, vaultSecrets.functionUrl, url);
+  await setSecret(client, vaultSecrets.serviceRoleKey, credential);
+  return async (later: Client) => {
+    for (const [name, value] of saved) {
+      if (value === undefined) await deleteSecret(later, name);
+      else await setSecret(later, name, value);
+    }
+  };
+}
 
 /**
  * A supabase-js client for the local stack, as an operator's script would make one. Node 20 has no
