@@ -36,7 +36,7 @@
 -- last_contact_date: on activities created here, the triggers keep it (every registration path:
 -- direct, proxy, bulk, coordinator_proxy) and service_role cannot update it directly; the audited correction
 -- function changes it. On the app's own activities, the app keeps it: the migration attaches nothing there
--- and says so (a notice with the two create trigger statements that hand the job to reminder-cron).
+-- and says so (a warning with the two create trigger statements that hand the job to reminder-cron).
 --
 -- The Edge Function's contract (it connects as postgres, through SUPABASE_DB_URL):
 --   select * from public.begin_reminder_run(job_name, cron_run_id, triggered_at);
@@ -158,12 +158,13 @@ begin
       hint    = 'These tables are the app''s: review each fix as a change of the app''s schema, apply it, then apply the migrations again.';
   end if;
 
-  -- Made explicit, not done: on the app's own activities, last_contact_date is the app's to keep.
+  -- Made explicit, not done: on the app's own activities, last_contact_date is the app's to keep. A warning,
+  -- which psql and the Supabase CLI print, because reminders are due from that date.
   if pg_catalog.to_regclass('public.activities') is not null
      and not exists (select 1 from pg_catalog.pg_trigger t
                       where t.tgrelid = pg_catalog.to_regclass('public.activities')
                         and t.tgfoid = pg_catalog.to_regprocedure('public.keep_last_contact_date()')) then
-    raise notice using message =
+    raise warning using message =
       'public.activities is the app''s table: reminder-cron attaches no trigger to it, so the app keeps '
       || 'public.assignments.last_contact_date current (a follow-up is due from it). To have reminder-cron keep it from '
       || E'every activity instead, run after this migration:
