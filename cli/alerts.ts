@@ -2,12 +2,12 @@
  * The alerts `status` reports and exits 1 on, for monitoring: computed from rows already read, so the
  * rules are plain and tested without waiting for time to pass.
  */
-import { reconcileJobName, retiredVaultSecret, vaultSecrets } from "../infra/sql/names";
+import { reconcileJobName, retiredVaultSecret, runOutcomeDeadlineSeconds, vaultSecrets } from "../infra/sql/names";
 import { alertThresholds } from "../infra/sql/operations-names";
 import { humanDuration, runDurationMs, utc } from "./format";
 import { FunctionRunRow, RunRow } from "./queries";
 
-export type AlertCode = "job-missing" | "stuck-run" | "long-run" | "no-success" | "exposed-credential";
+export type AlertCode = "job-missing" | "stuck-run" | "failed-run" | "long-run" | "no-success" | "exposed-credential";
 
 export interface Alert {
   code: AlertCode;
@@ -19,9 +19,9 @@ export interface AlertInput {
   now: Date;
   jobName: string;
   jobExists: boolean;
-  /** Runs still dispatched after alertThresholds.stuckAfterMinutes. */
+  /** Runs still dispatched after alertThresholds.stuckAfterMinutes, or running after stuckRunningAfterMinutes. */
   stuck: RunRow[];
-  /** Runs of the last alertThresholds.noSuccessHours. */
+  /** Runs of the last alertThresholds.noSuccessHours, newest first. */
   recent: RunRow[];
   /** The reminder function's runs of the same hours (public.reminder_runs). */
   functionRuns: FunctionRunRow[];
@@ -42,12 +42,25 @@ export function alerts(input: AlertInput): Alert[] {
     });
   }
   for (const run of input.stuck) {
+    const waitingFor =
+      run.status === "running"
+        ? `${reconcileJobName} should settle it from public.reminder_runs, or fail it ${runOutcomeDeadlineSeconds} s after its trigger; check it is active (reminder-cron status lists it).`
+        : `${reconcileJobName} should settle it within 2 minutes; check it is active (reminder-cron status lists it) and that pg_net's worker is up (select net.check_worker_is_up();).`;
     found.push({
       code: "stuck-run",
       runId: Number(run.id),
+      message: `Run ${run.id} (triggered ${utc(run.triggered_at)}) has had no outcome for ${humanDuration(now.getTime() - new Date(run.triggered_at).getTime())}: ${waitingFor}`,
+    });
+  }
+  // The latest run that was not refused as skipped: when it failed, no reminder run has succeeded since.
+  const latest = input.recent.find((run) => run.status !== "skipped");
+  if (latest?.status === "failed") {
+    found.push({
+      code: "failed-run",
+      runId: Number(latest.id),
       message:
-        `Run ${run.id} (triggered ${utc(run.triggered_at)}) has had no outcome for ${humanDuration(now.getTime() - new Date(run.triggered_at).getTime())}: ` +
-        `${reconcileJobName} should settle it within 2 minutes; check it is active (reminder-cron status lists it) and that pg_net's worker is up (select net.check_worker_is_up();).`,
+        `The latest run, ${latest.id} (triggered ${utc(latest.triggered_at)}), failed${latest.http_status ? ` with HTTP ${latest.http_status}` : ""}: ${latest.error_message ?? "(no reason recorded)"}. ` +
+        `Fix the cause; the next trigger runs again, or now: reminder-cron run-now.`,
     });
   }
   const tooLong = minutes(alertThresholds.longRunMinutes);

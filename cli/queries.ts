@@ -11,7 +11,7 @@ export interface RunRow {
   id: string;
   job_name: string;
   triggered_at: Date;
-  status: "dispatched" | "succeeded" | "failed" | "skipped";
+  status: "dispatched" | "running" | "succeeded" | "failed" | "skipped";
   http_status: number | null;
   error_message: string | null;
   finished_at: Date | null;
@@ -67,11 +67,18 @@ export async function runById(client: Client, id: string): Promise<RunRow | unde
   return rows[0];
 }
 
-/** Runs still awaiting their answer after `olderThanMinutes`, at any age (a forgotten one is the worst). */
-export async function stuckRuns(client: Client, jobName: string, olderThanMinutes: number): Promise<RunRow[]> {
+/**
+ * Runs without a final outcome past the time reconcile settles them, at any age (a forgotten one is the
+ * worst): still awaiting their answer after `dispatchedMinutes`, or still running after `runningMinutes`.
+ */
+export async function stuckRuns(client: Client, jobName: string, dispatchedMinutes: number, runningMinutes: number): Promise<RunRow[]> {
   const { rows } = await client.query<RunRow>(
-    `select ${runColumns} where l.status = 'dispatched' and l.job_name = $1 and l.triggered_at < now() - make_interval(mins => $2) order by l.triggered_at`,
-    [jobName, olderThanMinutes],
+    `select ${runColumns}
+      where l.job_name = $1
+        and (   (l.status = 'dispatched' and l.triggered_at < now() - make_interval(mins => $2))
+             or (l.status = 'running'    and l.triggered_at < now() - make_interval(mins => $3)))
+      order by l.triggered_at`,
+    [jobName, dispatchedMinutes, runningMinutes],
   );
   return rows;
 }
@@ -89,6 +96,7 @@ export interface OutcomeCounts {
   failed: number;
   skipped: number;
   dispatched: number;
+  running: number;
 }
 
 export async function outcomeCounts(client: Client, jobName: string, since: Date): Promise<OutcomeCounts> {
@@ -96,7 +104,7 @@ export async function outcomeCounts(client: Client, jobName: string, since: Date
     `select status, count(*)::int as n from ${qualified(logTable)} where job_name = $1 and triggered_at >= $2 group by status`,
     [jobName, since],
   );
-  const counts: OutcomeCounts = { succeeded: 0, failed: 0, skipped: 0, dispatched: 0 };
+  const counts: OutcomeCounts = { succeeded: 0, failed: 0, skipped: 0, dispatched: 0, running: 0 };
   for (const row of rows) counts[row.status] = row.n;
   return counts;
 }
@@ -159,8 +167,8 @@ export interface FunctionRunRow {
 }
 
 /**
- * The function's runs started since `since`, through its started_at index. A function that answers 202 and
- * works on is still `running` here while the log already says succeeded, so this is where a long run shows.
+ * The function's runs started since `since`, through its started_at index: what a run did (reminders
+ * created), and, for one answered 202, the record reconcile settles the log's outcome from.
  */
 export async function functionRunsSince(client: Client, jobName: string, since: Date): Promise<FunctionRunRow[]> {
   const { rows } = await client.query<FunctionRunRow>(

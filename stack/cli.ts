@@ -10,7 +10,13 @@ const log = (line: string) => process.stderr.write(`local stack: ${line}\n`);
 async function main(command: string | undefined, args: string[]): Promise<number> {
   switch (command) {
     case "start": {
-      const state = await startStack({ log });
+      const unknown = args.filter((arg) => arg !== "--no-migrations");
+      if (unknown.length > 0) {
+        process.stderr.write(`local stack: unknown option ${unknown.join(" ")}; start takes only --no-migrations.\n`);
+        return 2;
+      }
+      // --no-migrations: for laying down an existing app's schema first, as a test of adopting a live project does.
+      const state = await startStack({ log, migrate: !args.includes("--no-migrations") });
       process.stdout.write(`${state.postgresUrl}\n`);
       return 0;
     }
@@ -28,7 +34,7 @@ async function main(command: string | undefined, args: string[]): Promise<number
       return spawnSync("psql", [state.postgresUrl, ...args], { stdio: "inherit" }).status ?? 1;
     }
     default:
-      process.stderr.write("usage: tsx stack/cli.ts start | stop | reset | psql [psql arguments]\n");
+      process.stderr.write("usage: tsx stack/cli.ts start [--no-migrations] | stop | reset | psql [psql arguments]\n");
       return 2;
   }
 }

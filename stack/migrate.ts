@@ -66,7 +66,9 @@ export async function applyMigrations(postgresUrl: string, options: { seed: bool
         await client.query("commit");
       } catch (error) {
         await client.query("rollback");
-        throw new Error(`Migration ${migration.version}_${migration.name}.sql failed and was rolled back: ${(error as Error).message}`);
+        // The hint is where a migration says what to do about it; psql and the Supabase CLI print it too.
+        const hint = (error as { hint?: string }).hint;
+        throw new Error(`Migration ${migration.version}_${migration.name}.sql failed and was rolled back: ${(error as Error).message}${hint ? `\nHint: ${hint}` : ""}`);
       }
       done.push(migration.version);
     }

@@ -94,9 +94,19 @@ export function extensionsInUse(state: StackState): string {
   return `pg_net: ${kind("pg_net")}; supabase_vault: ${kind("supabase_vault")}`;
 }
 
+export interface StartOptions {
+  log?: (line: string) => void;
+  /**
+   * False: start everything but apply no migration (and no seed), so a test can first lay down a live app's
+   * schema and then apply the migrations onto it, as `supabase db push` would on a project in use.
+   */
+  migrate?: boolean;
+}
+
 /** Starts (or reuses) the stack and applies pending migrations. Safe to call when it already runs. */
-export async function startStack(options: { log?: (line: string) => void } = {}): Promise<StackState> {
+export async function startStack(options: StartOptions = {}): Promise<StackState> {
   const log = options.log ?? (() => undefined);
+  const migrate = options.migrate ?? true;
   const databaseUrl = process.env.DATABASE_URL;
   if (databaseUrl) {
     const problem = await answers(databaseUrl);
@@ -113,7 +123,7 @@ export async function startStack(options: { log?: (line: string) => void } = {})
     };
     await startHelpers(state);
     writeState(state);
-    await applyMigrations(state.postgresUrl, { seed: false });
+    if (migrate) await applyMigrations(state.postgresUrl, { seed: false });
     await giveVaultTheSigningKey(state.postgresUrl);
     return state;
   }
@@ -124,7 +134,7 @@ export async function startStack(options: { log?: (line: string) => void } = {})
     log(`reusing the local stack already running on port ${previous.port}`);
     await startHelpers(previous);
     writeState(previous);
-    await applyMigrations(previous.postgresUrl, { seed: false });
+    if (migrate) await applyMigrations(previous.postgresUrl, { seed: false });
     await giveVaultTheSigningKey(previous.postgresUrl);
     return previous;
   }
@@ -158,7 +168,7 @@ export async function startStack(options: { log?: (line: string) => void } = {})
     writeState(state);
     await startHelpers(state);
     writeState(state);
-    const applied = await applyMigrations(state.postgresUrl, { seed: fresh });
+    const applied = migrate ? await applyMigrations(state.postgresUrl, { seed: fresh }) : [];
     if (applied.length > 0) log(`applied ${applied.length} migration(s)`);
     await giveVaultTheSigningKey(state.postgresUrl);
     log(extensionsInUse(state));

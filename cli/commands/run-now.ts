@@ -3,7 +3,7 @@
  * which is what the every-minute reconcile job does and waits for pg_net's answer (up to the 5 s timeout).
  */
 import { Client } from "pg";
-import { reconcileCommand, reconcileJobName } from "../../infra/sql/names";
+import { reconcileCommand, reconcileJobName, runOutcomeDeadlineSeconds } from "../../infra/sql/names";
 import { exitCodes } from "../exit-codes";
 import { humanDuration, remindersCell, runDurationMs, utc } from "../format";
 import { Outcome, Progress } from "../output";
@@ -33,9 +33,12 @@ export async function runNow(client: Client, jobName: string, progress: Progress
     failed: `Run ${run.id} failed${run.http_status ? ` with HTTP ${run.http_status}` : ""}: ${run.error_message}`,
     skipped: `Run ${run.id} was skipped: ${run.error_message}. Wait for that run's outcome (reminder-cron status), then try again.`,
     dispatched: `Run ${run.id} (dispatched ${utc(run.triggered_at)}) has no answer yet; ${reconcileJobName} records it within a minute, or fails it after 120 s: see reminder-cron status.`,
+    running:
+      `Run ${run.id} was answered 202: the reminder function carries on with it, and ${reconcileJobName} records its outcome from public.reminder_runs ` +
+      `(or fails it ${runOutcomeDeadlineSeconds} s after its trigger): see reminder-cron status.`,
   };
   return {
-    exitCode: run.status === "succeeded" || run.status === "dispatched" ? exitCodes.ok : exitCodes.alert,
+    exitCode: run.status === "succeeded" || run.status === "dispatched" || run.status === "running" ? exitCodes.ok : exitCodes.alert,
     json: { run: runView(run, reminders) },
     text: said[run.status],
   };

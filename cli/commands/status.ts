@@ -20,7 +20,7 @@ export async function status(client: Client, jobName: string, now: Date = new Da
   const job = await jobRow(client, jobName);
   // One client runs one query at a time: these reads are sequential, each a few milliseconds on an index.
   const runs = await lastRuns(client, jobName, statusRunCount);
-  const stuck = await stuckRuns(client, jobName, alertThresholds.stuckAfterMinutes);
+  const stuck = await stuckRuns(client, jobName, alertThresholds.stuckAfterMinutes, alertThresholds.stuckRunningAfterMinutes);
   const recent = await runsSince(client, jobName, new Date(now.getTime() - alertThresholds.noSuccessHours * 3_600_000));
   const lastSuccess = await lastSuccessAt(client, jobName);
   const counts = await outcomeCounts(client, jobName, new Date(now.getTime() - successRateDays * 86_400_000));
@@ -63,7 +63,10 @@ export async function status(client: Client, jobName: string, now: Date = new Da
     lines.push(`${jobName}  NOT REGISTERED`);
   }
   const rate = finished === 0 ? "no finished runs" : `${counts.succeeded} of ${finished} finished runs succeeded (${Math.round((100 * counts.succeeded) / finished)}%)`;
-  lines.push(`success     last ${successRateDays} days: ${rate}${counts.skipped ? `; ${counts.skipped} skipped` : ""}`);
+  const unsettled = counts.dispatched + counts.running;
+  lines.push(
+    `success     last ${successRateDays} days: ${rate}${unsettled ? `; ${unsettled} without an outcome yet` : ""}${counts.skipped ? `; ${counts.skipped} skipped` : ""}`,
+  );
   lines.push(`last ok     ${lastSuccess ? utc(lastSuccess) : "never"}`);
   // The schedule's secret is optional (the migration defaults it); the other two are needed for any run.
   const secretState = (name: string, set: boolean) => (set ? "set" : name === vaultSecrets.cronExpression ? `not set (default ${defaultCronExpression})` : "MISSING");

@@ -59,6 +59,19 @@ export const minimumSigningKeyLength = 32;
 export const signedRequestsTable = { schema: "public", name: "reminder_signed_requests" } as const;
 export const acceptSignedFunction = { schema: "public", name: "accept_signed_reminder_request", signature: "bigint, text, timestamp with time zone" } as const;
 
+/**
+ * Supabase Edge Functions stop a worker at this wall-clock limit (400 s on paid plans, 150 s on the free
+ * plan): a run still evaluating then never records its outcome. See docs.supabase.com, Edge Functions limits.
+ */
+export const functionWallClockSeconds = 400;
+
+/**
+ * How long after its trigger a run answered 202 may stay `running` before reconcile fails it (and its
+ * reminder_runs record, freeing the lease): the wall-clock limit plus a minute, by which time the function's
+ * evaluation (statement_timeout under the limit) has ended in the database as well.
+ */
+export const runOutcomeDeadlineSeconds = functionWallClockSeconds + 60;
+
 /** pg_net's request timeout for the trigger call: the task card's 5 s budget, and pg_net's default. */
 export const dispatchTimeoutMs = 5000;
 

@@ -60,7 +60,8 @@ function header(): string {
 --   Job ${lit(catchUpJobName)}, every minute. Dispatches the job once, exactly as its schedule would, when its
 --   last occurrence (its cron.job schedule, in pg_cron's time zone) was at least ${catchUpGraceMinutes} minute and at most
 --   catch_up_window ago, the database started after that occurrence (it was down then), the job is active, no
---   run of it was logged since the occurrence, and one was logged before it (a fresh install misses nothing).
+--   run of it but a skipped one was logged since the occurrence, and one was logged before it (a fresh install
+--   misses nothing). A catch-up skipped because a run is still in flight is not recorded, and tried again.
 --   Each catch-up is recorded in ${qualified(catchUpTable)}, whose primary key (job_name, occurrence)
 --   forbids a second. Returns the cron_execution_log id of the run, or null when nothing was missed.
 --
@@ -496,14 +497,20 @@ begin
     return null;
   end if;
 
-  -- It ran since (on schedule, by hand, or caught up already), or it never ran before (a fresh install).
-  if exists (select 1 from ${qualified(logTable)} l where l.job_name = catch_up_reminder_run.job_name and l.triggered_at >= occurrence)
+  -- It ran since (on schedule, by hand, or caught up already; whatever that run's outcome, and a run refused
+  -- as skipped does not count), or it never ran before (a fresh install).
+  if exists (select 1 from ${qualified(logTable)} l where l.job_name = catch_up_reminder_run.job_name and l.triggered_at >= occurrence and l.status <> 'skipped')
      or not exists (select 1 from ${qualified(logTable)} l where l.job_name = catch_up_reminder_run.job_name and l.triggered_at < occurrence)
   then
     return null;
   end if;
 
   run_id := public.dispatch_reminder_run(job_name);
+  -- Skipped: an earlier run is still in flight, for a bounded time (reconcile ends it). The occurrence is not
+  -- recorded as caught up, so a later minute's catch-up dispatches it once that run is over.
+  if exists (select 1 from ${qualified(logTable)} l where l.id = run_id and l.status = 'skipped') then
+    return run_id;
+  end if;
   insert into ${qualified(catchUpTable)} (job_name, occurrence, run_id)
   values (job_name, occurrence, run_id);
   return run_id;

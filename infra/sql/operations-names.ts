@@ -3,6 +3,7 @@
  * their settings and the thresholds the operator CLI alerts on. The operations migration, the privilege
  * matrix, the CLI and the tests import them from here (names.ts holds the trigger's own names).
  */
+import { runOutcomeDeadlineSeconds } from "./names";
 
 /** Every minute, dispatches the daily run once if its last occurrence was missed while the database was down. */
 export const catchUpJobName = "reminder-eval-catch-up";
@@ -44,6 +45,8 @@ export const minimumRetention = "2 days";
 export const alertThresholds = {
   /** Reconcile fails an unanswered run after 120 s and runs every minute: 5 minutes without an outcome means it is not running. */
   stuckAfterMinutes: 5,
+  /** Reconcile fails a run still `running` (answered 202) runOutcomeDeadlineSeconds after its trigger; three minutes more means it is not running. */
+  stuckRunningAfterMinutes: Math.ceil(runOutcomeDeadlineSeconds / 60) + 3,
   /** The task card's risk mitigation: alert if any run exceeds 30 minutes. */
   longRunMinutes: 30,
   /** One daily run plus two hours of slack. */

@@ -1,16 +1,20 @@
 /**
- * The ReminderSchedulerService's data and SQL: assignments, activities, notifications, the run record that
+ * The ReminderSchedulerService's data and SQL: the app's assignments, activities and notifications (created
+ * only where missing, otherwise checked against appTableContracts and never changed), the run record that
  * doubles as the run lease, the trigger that keeps last_contact_date, the audited admin correction, and the
  * three functions the Edge Function calls. Rendered into supabase/migrations/20261128050000_reminder_data.sql;
  * every statement is safe to run again.
  */
 import {
+  appTableContracts,
   assignmentStatuses,
   contactDateSlackDays,
+  contactTriggers,
   correctionFunction,
   followUpKind,
   registrationPaths,
   reminderTables,
+  type ContractColumn,
   runFunctions,
   runLeaseMinutes,
 } from "./reminder-data-names";
@@ -18,19 +22,209 @@ import { sqlLiteral } from "./literal";
 
 const lit = sqlLiteral;
 const list = (values: readonly string[]) => values.map(lit).join(", ");
+const contracts = Object.values(appTableContracts);
+
+/** The SQL that adds a missing contract column. */
+const addColumnSql = (table: string, column: ContractColumn) => column.add ?? `alter table ${table} add column ${column.name} ${column.type};`;
+
+/** The triggers that keep last_contact_date: on activities created here, and the app's opt-in for its own. */
+export const keepLastContactTriggers = () =>
+  contactTriggers
+    .map(
+      (trigger) => `create trigger ${trigger.name}
+  after ${trigger.event} on public.activities
+  referencing new table as changed
+  for each statement execute function public.keep_last_contact_date();`,
+    )
+    .join("\n");
+
+/** Takes every privilege Supabase's defaults gave a table created here; RLS on, no policy: the app adds its own. */
+const lockedDown = (table: string) => `revoke all on table ${table} from public, anon, authenticated, service_role;
+alter table ${table} enable row level security;`;
+
+/**
+ * A table of the app's, created with `ddl` (its indexes, triggers, RLS and grants) only when it is missing.
+ * When it exists it is the app's (or ours from an earlier apply): the adoption check has vouched for it, and
+ * nothing here touches it.
+ */
+function createdHereOnly(table: string, ddl: string): string {
+  return `
+-- ${table}: when it exists it is the app's (checked above) and left exactly as it is; else it is created here.
+do $create$
+begin
+  if to_regclass(${lit(table)}) is not null then
+    return;
+  end if;
+  execute $ddl$
+${ddl}
+$ddl$;
+end
+$create$;`;
+}
+
+const sqlArray = (values: readonly string[]) => `array[${values.map(lit).join(", ")}]::text[]`;
+
+/**
+ * The first statement: every app table that exists must already satisfy its contract, or the migration stops
+ * with one error naming each missing piece and the SQL that adds it, before anything has changed.
+ */
+function adoptionCheck(): string {
+  const columnRows = contracts.flatMap((contract) =>
+    contract.columns.map(
+      (column) =>
+        `(${lit(contract.table)}, ${lit(column.name)}, ${lit(column.type)}, ${sqlArray([column.type, ...(column.also ?? [])])}, ${lit(column.use)}, ${lit(addColumnSql(contract.table, column))}, ${contract === appTableContracts.activities})`,
+    ),
+  );
+  const keyRows = contracts.flatMap((contract) =>
+    contract.key ? [`(${lit(contract.table)}, ${lit(contract.key.column)}, ${lit(contract.key.why)}, ${lit(contract.key.add)})`] : [],
+  );
+  const insertRows = contracts.filter((contract) => contract.inserts).map((contract) => `(${lit(contract.table)}, ${sqlArray(contract.columns.map((c) => c.name))})`);
+  const rows = (values: string[]) => values.join(",\n          ");
+  return `
+-- Adopting a live app: ${contracts.map((c) => c.table).join(", ")} may exist already, with the app's rows,
+-- grants and policies. Before anything changes, each one that exists must have what the run needs; if any
+-- lacks something, stop with every missing piece and the SQL that adds it. Nothing is changed until it passes.
+do $check$
+declare
+  need     record;
+  problems text[] := '{}';
+  found_   text;
+begin
+  for need in
+    select c.table_name, cl.relkind
+      from (values ${contracts.map((c) => `(${lit(c.table)})`).join(", ")}) as c(table_name)
+      join pg_catalog.pg_class cl on cl.oid = pg_catalog.to_regclass(c.table_name)
+     where cl.relkind not in ('r', 'p')
+  loop
+    problems := problems || format('%s is not a table (pg_class.relkind %s); reminder-cron reads and writes it as one. Fix: rename it, and apply the migrations again to create the table.', need.table_name, need.relkind);
+  end loop;
+
+  -- activities' columns matter only where the app attached keep_last_contact_date to its own table.
+  for need in
+    select *
+      from (values
+          ${rows(columnRows)}
+           ) as contract(table_name, column_name, column_type, accepted, use, fix, trigger_only)
+     where pg_catalog.to_regclass(contract.table_name) is not null
+       and (not contract.trigger_only
+            or exists (select 1 from pg_catalog.pg_trigger t
+                        where t.tgrelid = pg_catalog.to_regclass(contract.table_name)
+                          and t.tgfoid = pg_catalog.to_regprocedure('public.keep_last_contact_date()')))
+  loop
+    select pg_catalog.format_type(a.atttypid, null) into found_
+      from pg_catalog.pg_attribute a
+     where a.attrelid = pg_catalog.to_regclass(need.table_name) and a.attname = need.column_name and a.attnum > 0 and not a.attisdropped;
+    if found_ is null then
+      problems := problems || format('%s has no column %s %s (%s). Fix: %s', need.table_name, need.column_name, need.column_type, need.use, need.fix);
+    elsif not found_ = any (need.accepted) then
+      problems := problems || format('%s.%s is %s, not %s (%s). Fix: alter table %s alter column %s type %s using %s::%s;',
+                                     need.table_name, need.column_name, found_, need.column_type, need.use,
+                                     need.table_name, need.column_name, need.column_type, need.column_name, need.column_type);
+    end if;
+  end loop;
+
+  -- ON CONFLICT needs an immediate, non-partial unique index on exactly that column; a foreign key as well.
+  for need in
+    select *
+      from (values
+          ${rows(keyRows)}
+           ) as k(table_name, column_name, why, fix)
+     where pg_catalog.to_regclass(k.table_name) is not null
+       and exists (select 1 from pg_catalog.pg_attribute a
+                    where a.attrelid = pg_catalog.to_regclass(k.table_name) and a.attname = k.column_name and not a.attisdropped)
+       and not exists (
+             select 1
+               from pg_catalog.pg_index i
+               join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+              where i.indrelid = pg_catalog.to_regclass(k.table_name)
+                and i.indisunique and i.indimmediate and i.indisvalid
+                and i.indpred is null and i.indexprs is null and i.indnkeyatts = 1
+                and a.attname = k.column_name)
+  loop
+    problems := problems || format('%s has no unique key on %s alone (immediate, not partial): %s. Fix: %s', need.table_name, need.column_name, need.why, need.fix);
+  end loop;
+
+  -- The run's insert fills only the contract's columns: any other NOT NULL column needs a default.
+  for need in
+    select w.table_name, a.attname
+      from (values
+          ${rows(insertRows)}
+           ) as w(table_name, written)
+      join pg_catalog.pg_attribute a on a.attrelid = pg_catalog.to_regclass(w.table_name)
+     where a.attnum > 0 and not a.attisdropped and a.attnotnull and not a.atthasdef
+       and a.attidentity = '' and a.attgenerated = ''
+       and a.attname <> all (w.written)
+  loop
+    problems := problems || format('%s.%s is NOT NULL without a default, and the run''s insert does not set it. Fix: alter table %s alter column %I set default <a value that suits a reminder>; (or: drop not null)',
+                                   need.table_name, need.attname, need.table_name, need.attname);
+  end loop;
+
+  if cardinality(problems) > 0 then
+    raise exception using
+      errcode = 'object_not_in_prerequisite_state',
+      message = format(E'reminder-cron cannot adopt the app''s tables as they are, and this migration changed nothing:\n  - %s',
+                       array_to_string(problems, E'\n  - ')),
+      hint    = 'These tables are the app''s: review each fix as a change of the app''s schema, apply it, then apply the migrations again.';
+  end if;
+
+  -- Made explicit, not done: on the app's own activities, last_contact_date is the app's to keep. A warning,
+  -- which psql and the Supabase CLI print, because reminders are due from that date.
+  if pg_catalog.to_regclass(${lit(appTableContracts.activities.table)}) is not null
+     and not exists (select 1 from pg_catalog.pg_trigger t
+                      where t.tgrelid = pg_catalog.to_regclass(${lit(appTableContracts.activities.table)})
+                        and t.tgfoid = pg_catalog.to_regprocedure('public.keep_last_contact_date()')) then
+    raise warning using message =
+      'public.activities is the app''s table: reminder-cron attaches no trigger to it, so the app keeps '
+      || 'public.assignments.last_contact_date current (a follow-up is due from it). To have reminder-cron keep it from '
+      || E'every activity instead, run after this migration:\n' || ${lit(keepLastContactTriggers())};
+  end if;
+  if pg_catalog.to_regclass(${lit(appTableContracts.assignments.table)}) is not null
+     and not exists (select 1
+                       from pg_catalog.pg_index i
+                       join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+                      where i.indrelid = pg_catalog.to_regclass(${lit(appTableContracts.assignments.table)})
+                        and a.attname = 'follow_up_due_on') then
+    raise notice using message =
+      'public.assignments is the app''s table and has no index on follow_up_due_on, which the run filters on; '
+      || 'reminder-cron adds none to the app''s tables. For large tables, run: '
+      || 'create index concurrently assignments_follow_up_due_idx on public.assignments (follow_up_due_on) where status = ''active'';';
+  end if;
+end
+$check$;`;
+}
+
+function contractLines(): string {
+  return contracts
+    .map((contract) => {
+      const key = contract.key ? [`--     unique key (${contract.key.column}): ${contract.key.why}`] : [];
+      const columns = contract.columns.map((column) => `--     ${column.name.padEnd(18)} ${column.type.padEnd(6)}  ${column.use}`);
+      return [`--   ${contract.table}`, ...columns, ...key].join("\n");
+    })
+    .join("\n");
+}
 
 function header(): string {
   return `-- The data the ReminderSchedulerService Edge Function reads and writes, and the SQL it runs.
 --
--- Tables (created where the app schema lacks them):
---   ${reminderTables.assignments}                     a peer mentor's assignment: status, last_contact_date, follow-up interval
---   ${reminderTables.activities}                      contacts logged, with the path they were registered by
---   ${reminderTables.notifications}                   reminders; the unique dedupe_key makes each one exist once
+-- What this migration OWNS (creates, and locks down: RLS on, every default grant revoked, then its own grants):
 --   ${reminderTables.runs}                   one row per run: its lease while running, then its summary
 --   ${reminderTables.corrections}  the audit of every manual change of last_contact_date
+--   the functions below, and keep_last_contact_date()
 --
--- last_contact_date is written only by the database: the activities triggers (every registration path:
--- ${registrationPaths.join(", ")}) and the audited correction function. service_role cannot update it directly.
+-- The APP's tables. ${contracts.map((c) => c.table).join(", ")} belong to the peer-mentoring app.
+-- When one is missing (a new project, the local stack) it is created here, with its indexes, RLS, grants and,
+-- for activities, the triggers that keep last_contact_date. When one exists it is the app's: the migration
+-- first checks it has what the run needs (below) and otherwise stops with every missing piece and the SQL
+-- that adds it, having changed nothing; it never alters, grants, revokes, enables RLS on, or adds or drops
+-- a policy, trigger or index of a table it did not create. Applied again, it changes nothing.
+--
+-- What the run needs of them (columns it reads and writes; other columns are left alone):
+${contractLines()}
+--
+-- last_contact_date: on activities created here, the triggers keep it (every registration path:
+-- ${registrationPaths.join(", ")}) and service_role cannot update it directly; the audited correction
+-- function changes it. On the app's own activities, the app keeps it: the migration attaches nothing there
+-- and says so (a warning with the two create trigger statements that hand the job to reminder-cron).
 --
 -- The Edge Function's contract (it connects as postgres, through SUPABASE_DB_URL):
 --   select * from ${runFunctions.begin.name}(job_name, cron_run_id, triggered_at);
@@ -52,8 +246,10 @@ function header(): string {
 --   Undo a day's reminders:  delete from ${reminderTables.notifications} where run_id = <run id> and dispatched_at is null;`;
 }
 
-const assignments = () => `
-create table if not exists public.assignments (
+const assignments = () =>
+  createdHereOnly(
+    appTableContracts.assignments.table,
+    `create table public.assignments (
   id                      uuid        primary key default gen_random_uuid(),
   peer_mentor_id          uuid        not null,
   contact_id              uuid        not null,
@@ -74,11 +270,20 @@ comment on column public.assignments.last_contact_date is
 comment on column public.assignments.follow_up_due_on is
   'The day a follow-up is due: last contact (or the assignment day when there was none) plus the interval.';
 
-create index if not exists assignments_follow_up_due_idx on public.assignments (follow_up_due_on) where status = 'active';
-create index if not exists assignments_peer_mentor_idx   on public.assignments (peer_mentor_id);`;
+create index assignments_follow_up_due_idx on public.assignments (follow_up_due_on) where status = 'active';
+create index assignments_peer_mentor_idx   on public.assignments (peer_mentor_id);
 
-const activities = () => `
-create table if not exists public.activities (
+${lockedDown("public.assignments")}
+-- The app's backend (service_role) manages assignments but cannot write last_contact_date: only activities
+-- and the audited correction move it.
+grant select, insert, delete on table public.assignments to service_role;
+grant update (peer_mentor_id, contact_id, status, follow_up_interval_days, assigned_on) on table public.assignments to service_role;`,
+  );
+
+const activities = () =>
+  createdHereOnly(
+    appTableContracts.activities.table,
+    `create table public.activities (
   id                uuid        primary key default gen_random_uuid(),
   assignment_id     uuid        not null references public.assignments (id) on delete cascade,
   registered_by     uuid        not null,
@@ -92,7 +297,14 @@ comment on table  public.activities is 'A contact between a peer mentor and the 
 comment on column public.activities.registration_path is
   'direct: the mentor; proxy: someone on the mentor''s behalf; bulk: many in one statement; coordinator_proxy: a coordinator on the mentor''s behalf.';
 
-create index if not exists activities_assignment_idx on public.activities (assignment_id, occurred_on desc);`;
+create index activities_assignment_idx on public.activities (assignment_id, occurred_on desc);
+
+-- One trigger per event, because a trigger with a transition table may name only one event.
+${keepLastContactTriggers()}
+
+${lockedDown("public.activities")}
+grant select, insert, update on table public.activities to service_role;`,
+  );
 
 const contactTrigger = () => `
 -- Statement-level, over the transition table: a bulk registration of thousands of activities is one
@@ -131,17 +343,7 @@ $$;
 
 comment on function public.keep_last_contact_date() is
   'Moves assignments.last_contact_date forward to the latest activity inserted or updated, whatever its registration path.';
-
--- One trigger per event, because a trigger with a transition table may name only one event.
-create or replace trigger activities_keep_last_contact_date_on_insert
-  after insert on public.activities
-  referencing new table as changed
-  for each statement execute function public.keep_last_contact_date();
-
-create or replace trigger activities_keep_last_contact_date_on_update
-  after update on public.activities
-  referencing new table as changed
-  for each statement execute function public.keep_last_contact_date();`;
+`;
 
 const corrections = () => `
 create table if not exists public.assignment_contact_corrections (
@@ -252,10 +454,14 @@ comment on column public.reminder_runs.duration_ms is 'From taking the lease to 
 
 -- The lease: at most one running run, enforced by the index, so two concurrent starts cannot both win.
 create unique index if not exists reminder_runs_one_running_idx on public.reminder_runs ((true)) where status = 'running';
-create index if not exists reminder_runs_started_at_idx on public.reminder_runs (started_at desc);`;
+create index if not exists reminder_runs_started_at_idx on public.reminder_runs (started_at desc);
+-- reconcile_reminder_runs settles a run answered 202 from its record, found by the log row that triggered it.
+create index if not exists reminder_runs_cron_run_id_idx on public.reminder_runs (cron_run_id) where cron_run_id is not null;`;
 
-const notifications = () => `
-create table if not exists public.notifications (
+const notifications = () =>
+  createdHereOnly(
+    appTableContracts.notifications.table,
+    `create table public.notifications (
   id            bigint      generated always as identity primary key,
   recipient_id  uuid        not null,
   assignment_id uuid        references public.assignments (id) on delete cascade,
@@ -272,10 +478,18 @@ comment on table  public.notifications is 'Reminders and other notices to app us
 comment on column public.notifications.dedupe_key is
   'Unique. For a follow-up reminder: ''${followUpKind}:<assignment id>:<due day>'', so one reminder per due follow-up however often the run fires.';
 
-create index if not exists notifications_recipient_idx  on public.notifications (recipient_id, created_at desc);
-create index if not exists notifications_assignment_idx on public.notifications (assignment_id);
-create index if not exists notifications_pending_idx    on public.notifications (created_at) where dispatched_at is null;
-create index if not exists notifications_run_id_idx     on public.notifications (run_id);`;
+create index notifications_recipient_idx  on public.notifications (recipient_id, created_at desc);
+create index notifications_assignment_idx on public.notifications (assignment_id);
+create index notifications_pending_idx    on public.notifications (created_at) where dispatched_at is null;
+-- The foreign key to reminder_runs: deleting a run (retention) must not scan every notification.
+create index notifications_run_id_idx     on public.notifications (run_id);
+
+${lockedDown("public.notifications")}
+revoke all on sequence public.notifications_id_seq from public, anon, authenticated, service_role;
+-- The ReminderDispatchService reads notifications and marks them sent; only the run creates them.
+grant select on table public.notifications to service_role;
+grant update (dispatched_at) on table public.notifications to service_role;`,
+  );
 
 const beginRun = () => `
 create or replace function public.begin_reminder_run(
@@ -426,12 +640,11 @@ comment on function public.fail_reminder_run(bigint, text) is
   'Records a running reminder run as failed, with the reason, and releases its lease. Does nothing to a run that is not running.';`;
 
 const grants = () => `
--- Supabase's default privileges gave every object above to anon, authenticated and service_role: take it all
--- back, then grant exactly what each role needs. RLS is on with no policy: the app adds its own per-user ones.
-revoke all on table public.assignments, public.activities, public.notifications, public.reminder_runs,
-                    public.assignment_contact_corrections
+-- reminder-cron's own tables and functions. Supabase's default privileges gave every object above to anon,
+-- authenticated and service_role: take it all back, then grant exactly what each role needs.
+revoke all on table public.reminder_runs, public.assignment_contact_corrections
   from public, anon, authenticated, service_role;
-revoke all on sequence public.notifications_id_seq, public.reminder_runs_id_seq, public.assignment_contact_corrections_id_seq
+revoke all on sequence public.reminder_runs_id_seq, public.assignment_contact_corrections_id_seq
   from public, anon, authenticated, service_role;
 revoke all on function public.keep_last_contact_date(),
                        public.correct_last_contact_date(uuid, date, text, text),
@@ -440,20 +653,9 @@ revoke all on function public.keep_last_contact_date(),
                        public.fail_reminder_run(bigint, text)
   from public, anon, authenticated, service_role;
 
-alter table public.assignments                    enable row level security;
-alter table public.activities                     enable row level security;
-alter table public.notifications                  enable row level security;
 alter table public.reminder_runs                  enable row level security;
 alter table public.assignment_contact_corrections enable row level security;
 
--- The app's backend (service_role) manages assignments but cannot write last_contact_date: only activities
--- and the audited correction move it.
-grant select, insert, delete on table public.assignments to service_role;
-grant update (peer_mentor_id, contact_id, status, follow_up_interval_days, assigned_on) on table public.assignments to service_role;
-grant select, insert, update on table public.activities to service_role;
--- The ReminderDispatchService reads notifications and marks them sent; only the run creates them.
-grant select on table public.notifications to service_role;
-grant update (dispatched_at) on table public.notifications to service_role;
 grant select on table public.reminder_runs, public.assignment_contact_corrections to service_role;
 
 grant execute on function public.correct_last_contact_date(uuid, date, text, text) to service_role;
@@ -466,9 +668,10 @@ grant execute on function public.begin_reminder_run(text, bigint, timestamptz),
 export function renderReminderDataMigration(): string {
   return [
     header(),
+    adoptionCheck(),
+    contactTrigger(),
     assignments(),
     activities(),
-    contactTrigger(),
     corrections(),
     runs(),
     notifications(),

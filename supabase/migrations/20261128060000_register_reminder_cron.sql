@@ -53,9 +53,13 @@
 -- Restore a removed job:
 --   re-apply this migration (supabase db reset locally, or pulumi up); it schedules 'daily-reminder-eval' at reminder_cron_expression, default '0 6 * * *'
 --
--- Every invocation writes one row to public.cron_execution_log: 'dispatched' at the call, then 'succeeded'
--- (2xx) or 'failed' (HTTP status, timeout, connection error, missing or short secret) once 'reminder-eval-reconcile'
--- reads pg_net's answer; 'skipped' when a dispatch is already in flight. A failure never stops the next run.
+-- Every invocation writes one row to public.cron_execution_log: 'dispatched' at the call; once
+-- 'reminder-eval-reconcile' reads pg_net's answer, 'succeeded' (200: the run finished and committed) or 'failed'
+-- (HTTP status, timeout, connection error, missing or short secret). A 202 (the run carries on after answering) makes it
+-- 'running' until the function's own record, public.reminder_runs, says how the run ended; a run with no
+-- outcome 460 s after its trigger (the Edge Function wall-clock limit is 400 s) is 'failed', and so is
+-- its reminder_runs record, which frees the lease. 'skipped' when a run is already in flight. A failure
+-- never stops the next run, and 'succeeded' always means the reminders were created.
 
 -- cron_runner: LOGIN only because pg_cron starts jobs as a login role; no password, so nobody signs in as it.
 do $$
@@ -80,18 +84,23 @@ create table if not exists public.cron_execution_log (
   request_id    bigint,
   finished_at   timestamptz,
   constraint cron_execution_log_status_check
-    check (status in ('dispatched', 'succeeded', 'failed', 'skipped'))
+    check (status in ('dispatched', 'running', 'succeeded', 'failed', 'skipped'))
 );
+-- Replaced, not kept, so applying this again brings an earlier log table's statuses up to date.
+alter table public.cron_execution_log drop constraint if exists cron_execution_log_status_check;
+alter table public.cron_execution_log add constraint cron_execution_log_status_check check (status in ('dispatched', 'running', 'succeeded', 'failed', 'skipped'));
 
 comment on table  public.cron_execution_log is 'One row per invocation of a reminder-cron job, with its outcome.';
 comment on column public.cron_execution_log.status is
-  'dispatched: request queued in pg_net, awaiting its answer; succeeded: 2xx; failed: non-2xx, timeout, connection error or missing secret; skipped: another dispatch was in flight.';
+  'dispatched: request queued in pg_net, awaiting its answer; running: answered 202, the reminder run carries on (public.reminder_runs); succeeded: the reminder run finished; failed: it did not (non-2xx, timeout, connection error, missing secret, the run failed or never finished); skipped: another run was in flight.';
 comment on column public.cron_execution_log.http_status is 'The status the function answered with; null when no answer came.';
 comment on column public.cron_execution_log.request_id is 'net.http_request_queue / net._http_response id of the call.';
 
 create index if not exists cron_execution_log_triggered_at_idx on public.cron_execution_log (triggered_at);
 create index if not exists cron_execution_log_job_triggered_at_idx on public.cron_execution_log (job_name, triggered_at desc);
 create index if not exists cron_execution_log_dispatched_idx on public.cron_execution_log (request_id) where status = 'dispatched';
+-- Reconcile reads the runs answered 202 every minute; these are a handful in a log of any length.
+create index if not exists cron_execution_log_running_idx on public.cron_execution_log (id) where status = 'running';
 
 -- RLS on, and one policy per role that may touch the table: a grant alone opens nothing.
 alter table public.cron_execution_log enable row level security;
@@ -141,14 +150,15 @@ security definer
 set search_path = ''
 as $$
 declare
-  run_id      bigint;
-  in_flight   bigint;
-  url         text;
-  signing_key text;
-  problem     text;
-  triggered   timestamptz;
-  trigger_at  text;
-  signed_at   bigint;
+  run_id           bigint;
+  in_flight        bigint;
+  in_flight_status text;
+  url              text;
+  signing_key      text;
+  problem          text;
+  triggered        timestamptz;
+  trigger_at       text;
+  signed_at        bigint;
 begin
   -- Two dispatches of one job never overlap: the second is recorded as skipped, not queued behind the first.
   if not pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('reminder-cron'), pg_catalog.hashtext(job_name)) then
@@ -158,18 +168,25 @@ begin
     return run_id;
   end if;
 
-  -- A row dated ahead (cron_runner may insert any) is no run in flight: it must not block every later one.
-  select l.id into in_flight
+  -- In flight: awaiting pg_net's answer, or answered 202 and still running. Each for a bounded time only
+  -- (reconcile fails either by then), so a run that never finishes cannot block the next for good.
+  select l.id, l.status into in_flight, in_flight_status
     from public.cron_execution_log l
    where l.job_name = dispatch_reminder_run.job_name
-     and l.status = 'dispatched'
-     and l.triggered_at > now() - interval '120 seconds'
+     and (   (l.status = 'dispatched' and l.triggered_at > now() - interval '120 seconds')
+          or (l.status = 'running'    and l.triggered_at > now() - interval '460 seconds'))
+     -- A row dated ahead (cron_runner may insert any) is no run in flight: it must not block every later one.
      and l.triggered_at <= now()
    order by l.triggered_at desc
    limit 1;
   if in_flight is not null then
     insert into public.cron_execution_log (job_name, status, error_message, finished_at)
-    values (job_name, 'skipped', format('run %s is still awaiting its answer', in_flight), now())
+    values (job_name, 'skipped',
+            case in_flight_status
+              when 'running' then format('run %s is still running in the reminder function (answered 202)', in_flight)
+              else format('run %s is still awaiting its answer', in_flight)
+            end,
+            now())
     returning id into run_id;
     return run_id;
   end if;
@@ -239,11 +256,14 @@ declare
   started  timestamptz := clock_timestamp();
 begin
   loop
-    -- Every dispatched run whose answer pg_net has recorded gets its final outcome.
+    -- Every dispatched run whose answer pg_net has recorded gets its outcome. 200 means the function's run
+    -- finished and committed; 202 means it carries on, so the run is only 'running' until its record says more.
     update public.cron_execution_log l
-       set status        = case when r.status_code between 200 and 299 then 'succeeded' else 'failed' end,
+       set status        = case when r.status_code = 202 then 'running'
+                                when r.status_code between 200 and 299 then 'succeeded'
+                                else 'failed' end,
            http_status   = r.status_code,
-           finished_at   = r.created,
+           finished_at   = case when r.status_code = 202 then null else r.created end,
            error_message = case
                              when r.status_code between 200 and 299 then null
                              when r.status_code is not null then
@@ -253,6 +273,47 @@ begin
       from net._http_response r
      where r.id = l.request_id
        and l.status = 'dispatched';
+    get diagnostics changed = row_count;
+    settled := settled + changed;
+
+    -- A run answered 202 ends as the function's own record (public.reminder_runs, by cron_run_id) says.
+    update public.cron_execution_log l
+       set status        = case when r.status = 'succeeded' then 'succeeded' else 'failed' end,
+           finished_at   = coalesce(r.finished_at, clock_timestamp()),
+           error_message = case when r.status = 'succeeded' then null
+                                else format('the reminder function answered 202, then its run %s ended %s: %s', r.id, r.status, coalesce(r.error_message, '(no reason recorded)'))
+                           end
+      from public.reminder_runs r
+     where r.cron_run_id = l.id
+       and r.status <> 'running'
+       and l.status = 'running';
+    get diagnostics changed = row_count;
+    settled := settled + changed;
+
+    -- A run that never finishes (its worker stopped at the 400 s wall-clock limit, a lost connection)
+    -- is failed, its record first, which frees the lease for the next trigger; a record an evaluation still
+    -- holds is left to its lease.
+    update public.reminder_runs r
+       set status           = 'failed',
+           finished_at      = clock_timestamp(),
+           lease_expires_at = null,
+           duration_ms      = (extract(epoch from clock_timestamp() - r.started_at) * 1000)::integer,
+           error_message    = format('no outcome %s s after its trigger (the Edge Function wall-clock limit is 400 s): its worker was stopped or lost its connection', 460)
+     where r.id in (select s.id
+                      from public.reminder_runs s
+                      join public.cron_execution_log l on l.id = s.cron_run_id
+                     where l.status = 'running'
+                       and l.triggered_at < clock_timestamp() - interval '460 seconds'
+                       and s.status = 'running'
+                       for update of s skip locked);
+    update public.cron_execution_log l
+       set status        = 'failed',
+           finished_at   = clock_timestamp(),
+           error_message = 'the reminder function answered 202 but its run recorded no outcome within 460 s '
+                           || '(the Edge Function wall-clock limit is 400 s): its worker was stopped or lost its database connection; '
+                           || 'the next trigger runs again, or now: select public.dispatch_reminder_run(' || quote_literal(l.job_name) || ');'
+     where l.status = 'running'
+       and l.triggered_at < clock_timestamp() - interval '460 seconds';
     get diagnostics changed = row_count;
     settled := settled + changed;
 
@@ -277,7 +338,7 @@ end
 $$;
 
 comment on function public.reconcile_reminder_runs() is
-  'Turns dispatched runs into succeeded or failed from net._http_response, and fails runs unanswered after 120 s. Runs every minute as job reminder-eval-reconcile.';
+  'Settles dispatched runs from net._http_response (200 succeeded, 202 running, else failed), running ones from public.reminder_runs, and fails runs unanswered after 120 s or still running 460 s after their trigger. Runs every minute as job reminder-eval-reconcile.';
 
 revoke all on table public.cron_execution_log from public, anon, authenticated, service_role;
 revoke all on table public.reminder_signed_requests from public, anon, authenticated, service_role;

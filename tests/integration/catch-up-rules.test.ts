@@ -178,6 +178,29 @@ test("two catch-ups racing for one occurrence dispatch it once: the second waits
     }),
   ));
 
+test("a catch-up while an earlier run is still running (answered 202) is skipped and not recorded; once that run ends, the next catches up once", () =>
+  withClient(async (client) => {
+    const probe = await missedProbe(client, "catch-up-probe-in-flight");
+    // Run-now shortly before the outage: answered 202, still running when the database came back.
+    const { rows } = await client.query(
+      "insert into public.cron_execution_log (job_name, status, http_status, triggered_at) values ($1, 'running', 202, $2) returning id",
+      [probe.name, new Date(probe.occurrence.getTime() - 30_000)],
+    );
+    const skipped = await catchUp(client, probe.name);
+    expect(await runsSince(client, probe)).toEqual([{ id: skipped, status: "skipped" }]);
+    expect(await catchUps(client, probe)).toEqual([]);
+
+    await client.query("update public.cron_execution_log set status = 'failed', finished_at = now(), error_message = 'ended by the test' where id = $1", [rows[0].id]);
+    const caughtUp = await catchUp(client, probe.name);
+    await asCronRunner(client, () => client.query("select public.reconcile_reminder_runs()"));
+    expect(await runsSince(client, probe)).toEqual([
+      { id: skipped, status: "skipped" },
+      { id: caughtUp, status: "succeeded" },
+    ]);
+    expect(await catchUps(client, probe)).toEqual([{ occurrence: probe.occurrence, run_id: caughtUp }]);
+    expect(await catchUp(client, probe.name)).toBeNull();
+  }));
+
 test("a second catch-up of one occurrence is refused by the record's key, whatever calls it", () =>
   withClient(async (client) => {
     const probe = await missedProbe(client, "catch-up-probe-key");

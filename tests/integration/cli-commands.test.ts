@@ -160,8 +160,8 @@ describe("status", () => {
   test("each run shows what the reminder function recorded for it; one still running after 40 minutes is a long-run alert", () =>
     withClient(async (client) => {
       const done = await logRow(client, { status: "succeeded", triggeredMinutesAgo: 60, tookSeconds: 0.3, httpStatus: 200 });
-      // A function that answered 202 and works on: the log says succeeded, its own record says running.
-      const working = await logRow(client, { status: "succeeded", triggeredMinutesAgo: 40, tookSeconds: 0.2, httpStatus: 202 });
+      // A function that answered 202 and works on: the log says running until its own record says more.
+      const working = await logRow(client, { status: "running", triggeredMinutesAgo: 40, httpStatus: 202 });
       const insert = `insert into public.reminder_runs (job_name, cron_run_id, triggered_at, as_of, status, started_at, lease_expires_at, finished_at, evaluated, created, skipped, duration_ms)
                       values ($1, $2, $3, current_date, $4, $3, $5, $6, $7, $8, $9, $10) returning id`;
       const { rows } = await client.query(insert, [probe, done, minutesAgo(60), "succeeded", null, minutesAgo(59), 10, 4, 6, 850]);
@@ -179,6 +179,8 @@ describe("status", () => {
           error: null,
         });
         expect(json.alerts).toEqual([
+          // Reconcile would have failed it 460 s after its trigger: that it did not is an alert of its own.
+          { code: "stuck-run", runId: working, message: expect.stringMatching(/reminder-eval-reconcile should settle it from public.reminder_runs/) },
           {
             code: "long-run",
             runId: working,
@@ -187,7 +189,7 @@ describe("status", () => {
         ]);
         const text = await cli("status", "--job", probe);
         expect(text.stdout).toMatch(new RegExp(`\\n  ${done} .* succeeded +200 +300 ms +4 new of 10 due`));
-        expect(text.stdout).toMatch(new RegExp(`\\n  ${working} .* succeeded +202 +200 ms +running`));
+        expect(text.stdout).toMatch(new RegExp(`\\n  ${working} .* running +202 +- +running`));
       } finally {
         await client.query("delete from public.reminder_runs where job_name = $1", [probe]);
       }

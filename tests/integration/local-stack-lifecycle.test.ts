@@ -105,5 +105,5 @@ test("a DATABASE_URL that does not answer is refused before anything starts", as
 test("an unknown command prints the usage and exits 2", () => {
   const result = cli(scratch(), ["launch"]);
   expect(result.status).toBe(2);
-  expect(result.stderr).toContain("usage: tsx stack/cli.ts start | stop | reset | psql");
+  expect(result.stderr).toContain("usage: tsx stack/cli.ts start [--no-migrations] | stop | reset | psql");
 });

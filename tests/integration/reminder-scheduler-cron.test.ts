@@ -6,11 +6,9 @@
  */
 import { Client } from "pg";
 import { withClient } from "../support/db";
-import { createAssignment, endpoint, notificationsFor, runRow, whileLeaseHeld } from "../support/reminder-scheduler";
-import { deleteSecret, dispatchAndReconcile, setSecret } from "../support/trigger";
-import { defaultJobName, vaultSecrets } from "../../infra/sql/names";
-
-const saved = new Map<string, string | undefined>();
+import { createAssignment, notificationsFor, pointVaultAtFunction, runRow, whileLeaseHeld } from "../support/reminder-scheduler";
+import { dispatchAndReconcile } from "../support/trigger";
+import { defaultJobName } from "../../infra/sql/names";
 
 /** The run the function recorded for a cron_execution_log row. */
 async function runOf(client: Client, logId: string) {
@@ -19,23 +17,11 @@ async function runOf(client: Client, logId: string) {
   return runRow(client, rows[0].id);
 }
 
-beforeAll(() =>
-  withClient(async (client) => {
-    for (const name of [vaultSecrets.functionUrl]) {
-      const { rows } = await client.query("select decrypted_secret from vault.decrypted_secrets where name = $1", [name]);
-      saved.set(name, rows[0]?.decrypted_secret);
-    }
-    // The stack gave Vault and the function one signing key; only the URL needs pointing here.
-    await setSecret(client, vaultSecrets.functionUrl, endpoint().url);
-  }));
+let restoreVault: (client: Client) => Promise<void>;
 
-afterAll(() =>
-  withClient(async (client) => {
-    for (const [name, value] of saved) {
-      if (value === undefined) await deleteSecret(client, name);
-      else await setSecret(client, name, value);
-    }
-  }));
+beforeAll(() => withClient(async (client) => (restoreVault = await pointVaultAtFunction(client))));
+
+afterAll(() => withClient((client) => restoreVault(client)));
 
 test("a dispatch as the job makes it reaches the function, which reminds the due assignment; the log says succeeded", () =>
   withClient(async (client) => {

@@ -141,7 +141,38 @@ test("alerts add up: each condition is reported", () => {
   expect(codes({ jobExists: false, stuck: [run(9, 40, "dispatched", null)], recent: [run(8, 100, "failed", 31)], lastSuccessAt: null })).toEqual([
     "job-missing",
     "stuck-run",
+    "failed-run",
     "long-run",
     "no-success",
   ]);
+});
+
+test("a run answered 202 and still running after reconcile's deadline is a stuck-run alert that says where its outcome comes from", () => {
+  const [alert] = alerts({ ...healthy, stuck: [run(12, 15, "running", null)] });
+  expect(alert.code).toBe("stuck-run");
+  expect(alert.message).toBe(
+    "Run 12 (triggered 2026-11-28 11:45:00 UTC) has had no outcome for 15 min 0 s: reminder-eval-reconcile should settle it from public.reminder_runs, or fail it 460 s after its trigger; check it is active (reminder-cron status lists it).",
+  );
+});
+
+test("the latest run failed, even within a day of the last success: a failed-run alert naming the run, its reason and the way to run again", () => {
+  const failed = { ...run(21, 30, "failed", 8), http_status: 202, error_message: "the reminder function answered 202, then its run 5 ended failed: boom" };
+  const found = alerts({ ...healthy, recent: [failed, run(20, 1470, "succeeded", 0.01)], lastSuccessAt: ago(1470) });
+  expect(found).toEqual([
+    {
+      code: "failed-run",
+      runId: 21,
+      message:
+        "The latest run, 21 (triggered 2026-11-28 11:30:00 UTC), failed with HTTP 202: the reminder function answered 202, then its run 5 ended failed: boom. " +
+        "Fix the cause; the next trigger runs again, or now: reminder-cron run-now.",
+    },
+  ]);
+});
+
+test.each([
+  ["a success after the failure", [run(3, 10, "succeeded", 0.01), run(2, 60, "failed", 0.1)], []],
+  ["a skipped run after the failure", [run(3, 10, "skipped", 0), run(2, 60, "failed", 0.1)], ["failed-run"]],
+  ["a run still running after the failure", [run(3, 1, "running", null), run(2, 60, "failed", 0.1)], []],
+] as const)("%s: failed-run is raised only while the latest run that was not skipped failed", (_, recent, expected) => {
+  expect(codes({ recent: [...recent] })).toEqual(expected);
 });

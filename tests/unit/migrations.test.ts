@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { migrationsDir } from "../../stack/paths";
 import { migrationFileName, migrations, renderMigrationFile } from "../../infra/sql/migrations";
+import { appTableContracts } from "../../infra/sql/reminder-data-names";
 
 const committed = readdirSync(migrationsDir).filter((file) => file.endsWith(".sql")).sort();
 
@@ -47,4 +48,26 @@ describe("no secret in any migration", () => {
     const planted = "select 'eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJlc2lnbmF0dXJl';";
     expect(secretShapes.some(([, shape]) => shape.test(planted))).toBe(true);
   });
+});
+
+describe("the app tables' contract is stated where an adopter reads it", () => {
+  const readme = readFileSync(join(migrationsDir, "..", "..", "README.md"), "utf8");
+  const dataMigration = readFileSync(join(migrationsDir, committed.find((f) => f.endsWith("_reminder_data.sql"))!), "utf8");
+
+  test.each(Object.values(appTableContracts).flatMap((contract) => contract.columns.map((column) => [contract.table, column.name, column.type] as const)))(
+    "%s.%s (%s): in the README's table and the migration header",
+    (table, column, type) => {
+      expect(readme).toContain(`\`${table}\``);
+      expect(readme).toMatch(new RegExp(`\`${column}\`[^\\n]*\\| ${type}`));
+      expect(dataMigration).toMatch(new RegExp(`^--     ${column} +${type} `, "m"));
+    },
+  );
+
+  test.each(Object.values(appTableContracts).flatMap((contract) => (contract.key ? [[contract.table, contract.key.column, contract.key.add] as const] : [])))(
+    "%s's unique key on %s is in the migration header, and its fix in the migration's check",
+    (table, column, add) => {
+      expect(dataMigration).toContain(`--     unique key (${column}): `);
+      expect(dataMigration).toContain(add.replace(/'/g, "''"));
+    },
+  );
 });

@@ -23,8 +23,13 @@ export interface Summary {
   duration_ms: number;
 }
 
-/** Longer than any run we measured (a million assignments: well under a minute), short of a run that hangs. */
-const evaluationTimeout = "15min";
+/**
+ * Longer than any run we measured (a million assignments: well under a minute), and shorter than the Edge
+ * Function wall-clock limit (400 s): an evaluation whose worker is stopped at the limit has then ended in the
+ * database too (rolled back, its lease free), before reconcile_reminder_runs fails the run 460 s after its
+ * trigger (runOutcomeDeadlineSeconds in infra/sql/names.ts).
+ */
+const evaluationTimeout = "380s";
 
 export function connect(databaseUrl: string): Sql {
   return postgres(databaseUrl, {

@@ -1,7 +1,7 @@
 -- The cron trigger's database contract: structure first, then what each role may and may not do.
 -- Runs as postgres (Supabase's non-superuser), as `supabase test db` does.
 begin;
-select plan(32);
+select plan(34);
 
 -- Test 1: the execution log exists with the task card's columns and the outcome columns.
 select has_table('public', 'cron_execution_log', 'the execution log table exists');
@@ -24,6 +24,11 @@ select is((select relrowsecurity from pg_class where oid = 'public.cron_executio
 -- Test 9: status is a constrained set.
 select throws_ok($$insert into public.cron_execution_log (job_name, status) values ('pgtap', 'done')$$,
   '23514', null, 'a status outside the documented set is refused');
+-- Test 9b: running, the status of a run answered 202, is one of them, and reconcile finds those rows by an index.
+select lives_ok($$insert into public.cron_execution_log (job_name, status, http_status) values ('pgtap', 'running', 202)$$,
+  'running (answered 202, the run carries on) is a status the log accepts');
+-- Test 9c
+select has_index('public', 'cron_execution_log', 'cron_execution_log_running_idx', array['id'], 'running runs are indexed for reconcile');
 
 -- Test 10: the dispatch function is SECURITY DEFINER with a pinned search_path.
 select is_definer('public', 'dispatch_reminder_run', array['text'], 'dispatch runs as its owner');
