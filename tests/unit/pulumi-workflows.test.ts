@@ -236,7 +236,7 @@ describe("the verify step's guard", () => {
   const calls = () => (existsSync(join(bin, "calls")) ? readFileSync(join(bin, "calls"), "utf8") : "");
 
   test("without the token or the project reference it skips with a notice naming both secrets, and succeeds", () => {
-    for (const env of [{}, { SUPABASE_ACCESS_TOKEN: "sbp_x" }, { SUPABASE_PROJECT_REF: "abcdefghijklmnopqrst" }]) {
+    for (const env of [{}, { SUPABASE_ACCESS_TOKEN: "sbp_x" }, { SUPABASE_PROJECT_REF: "abcdefghijklmnopqrst" }] as Record<string, string>[]) {
       const result = run(env);
       expect(result.status).toBe(0);
       expect(result.stdout).toContain("::notice title=reminder-cron verify skipped (prod)::The prod environment has no PROD_SUPABASE_ACCESS_TOKEN or PROD_SUPABASE_PROJECT_REF secret");
