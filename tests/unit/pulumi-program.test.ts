@@ -4,6 +4,7 @@
  * The two project-specific values of each stack file are placeholders until a user sets them; the tests
  * set them as a user would, and check the placeholders are refused as they stand.
  */
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -433,5 +434,29 @@ describe("through Supabase's pooler", () => {
     expect(result.error?.message).toContain("reminder-cron:dbUser = 'postgres' cannot log in through Supabase's pooler aws-0-eu-central-1.pooler.supabase.com");
     expect(result.error?.message).toContain("Fix: pulumi config set reminder-cron:dbUser postgres.<project-ref> --stack prod");
     expect(result.registrations).toEqual([]);
+  });
+});
+
+describe("a rotated password or a move to the pooler", () => {
+  test("changes the migration Commands' environment but not their triggers: an update that applies nothing, not a re-run", async () => {
+    const before = await run("prod");
+    await settled(before);
+    const after = await run("prod", {
+      config: userConfig("prod", {
+        dbPassword: "rotated-password-71d0",
+        "reminder-cron:dbHost": "aws-0-eu-central-1.pooler.supabase.com",
+        "reminder-cron:dbUser": `postgres.${projectRef.prod}`,
+      }),
+    });
+    await settled(after);
+    const [old, next] = [ofType(before, types.command), ofType(after, types.command)];
+    expect(next.map((command) => command.inputs.triggers)).toEqual(old.map((command) => command.inputs.triggers));
+    expect(next.map((command) => command.inputs.stdin)).toEqual(old.map((command) => command.inputs.stdin));
+    expect(next[0].inputs.environment.value).toMatchObject({ PGPASSWORD: "rotated-password-71d0", PGHOST: "aws-0-eu-central-1.pooler.supabase.com" });
+    // pulumi-command runs `update` (when set) for any change but triggers: that is the no-op.
+    expect(next.every((command) => command.inputs.update === connectionChangedCommand)).toBe(true);
+    // Run as pulumi-command runs it (/bin/sh -c): succeeds, touches nothing, prints nothing.
+    const noOp = spawnSync("/bin/sh", ["-c", connectionChangedCommand], { encoding: "utf8", env: { PATH: "/nonexistent" } });
+    expect([noOp.status, noOp.stdout, noOp.stderr]).toEqual([0, "", ""]);
   });
 });
