@@ -54,6 +54,22 @@ function userConfig(stack: StackName, extra: Record<string, string> = {}): Recor
 const run = (stack: StackName, options: { config?: Record<string, string>; env?: Record<string, string | undefined> } = {}) =>
   runProgram({ stack, config: options.config ?? userConfig(stack), secretKeys: ["dbPassword", "serviceRoleKey"], env: options.env ?? {} });
 
+/** The ReminderCron component alone, built from the stack's config, with the run it was built in. */
+async function runComponent(stack: StackName) {
+  const result = await runProgram({
+    stack,
+    config: userConfig(stack),
+    secretKeys: ["dbPassword", "serviceRoleKey"],
+    load: async () => {
+      const { ReminderCron } = await import("../../infra/reminder-cron");
+      const { loadStackConfig } = await import("../../infra/config");
+      return { trigger: new ReminderCron("reminder-cron", loadStackConfig({})) };
+    },
+  });
+  if (result.error) throw result.error;
+  return { result, trigger: result.program!.trigger };
+}
+
 /** Waits for every output of the program, so every registration has happened. */
 async function settled(result: ProgramRun): Promise<Record<string, unknown>> {
   if (result.error) throw result.error;
@@ -230,18 +246,7 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
 
 describe("the ReminderCron component's outputs", () => {
   test("keep the service-role key secret, and expose the job and schedule in the clear", async () => {
-    const result = await runProgram({
-      stack: "staging",
-      config: userConfig("staging"),
-      secretKeys: ["dbPassword", "serviceRoleKey"],
-      load: async () => {
-        const { ReminderCron } = await import("../../infra/reminder-cron");
-        const { loadStackConfig } = await import("../../infra/config");
-        return { trigger: new ReminderCron("reminder-cron", loadStackConfig({})) };
-      },
-    });
-    if (result.error) throw result.error;
-    const trigger = result.program!.trigger;
+    const { result, trigger } = await runComponent("staging");
     // The mock echoes inputs as state, as the engine does for a same-named input: secret in, secret out.
     expect(await valueOf(trigger.secrets.serviceRoleKey.value)).toBe(serviceRoleKey);
     expect(await result.pulumi.isSecret(trigger.secrets.serviceRoleKey.value)).toBe(true);
@@ -387,17 +392,7 @@ describe("quiet previews: what the program registers and exports depends only on
 describe("protect", () => {
   /** Every resource below the component, as the SDK records each one's protect flag (inherited from its parent). */
   async function protectFlags(stack: StackName): Promise<Record<string, boolean>> {
-    const result = await runProgram({
-      stack,
-      config: userConfig(stack),
-      secretKeys: ["dbPassword", "serviceRoleKey"],
-      load: async () => {
-        const { ReminderCron } = await import("../../infra/reminder-cron");
-        const { loadStackConfig } = await import("../../infra/config");
-        return { trigger: new ReminderCron("reminder-cron", loadStackConfig({})) };
-      },
-    });
-    if (result.error) throw result.error;
+    const { trigger } = await runComponent(stack);
     const flags: Record<string, boolean> = {};
     const walk = (resource: any) => {
       for (const child of resource.__childResources ?? []) {
@@ -405,7 +400,7 @@ describe("protect", () => {
         walk(child);
       }
     };
-    walk(result.program!.trigger);
+    walk(trigger);
     return flags;
   }
 

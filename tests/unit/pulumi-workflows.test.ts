@@ -69,24 +69,19 @@ function evaluate(expression: string | undefined, context: Record<string, string
     const equal = String(left.value).toLowerCase() === String(right.value).toLowerCase();
     return { known: true, value: op === "==" ? equal : !equal };
   }
-  function and(): Value {
-    let result = truthy(comparison());
-    while (peek() === "&&") {
+  /** A left-associative chain of `op`: the value that decides it (false for &&, true for ||) wins over unknown. */
+  function chain(op: "&&" | "||", operand: () => Value): Value {
+    const decides = op === "||";
+    let result = truthy(operand());
+    while (peek() === op) {
       next();
-      const right = truthy(comparison());
-      result = result === false || right === false ? false : result === true && right === true ? true : "unknown";
+      const right = truthy(operand());
+      result = result === decides || right === decides ? decides : result === !decides && right === !decides ? !decides : "unknown";
     }
     return asValue(result);
   }
-  function or(): Value {
-    let result = truthy(and());
-    while (peek() === "||") {
-      next();
-      const right = truthy(and());
-      result = result === true || right === true ? true : result === false && right === false ? false : "unknown";
-    }
-    return asValue(result);
-  }
+  const and = () => chain("&&", comparison);
+  const or = (): Value => chain("||", and);
   const not = (t: Tri): Tri => (t === "unknown" ? t : !t);
   const result = truthy(or());
   if (at !== tokens.length) throw new Error(`could not read the expression ${expression}`);
