@@ -1,12 +1,27 @@
-/** @type {import('jest').Config} */
+/**
+ * Three projects, as the folders say: unit tests need nothing running; integration tests and the clock
+ * suites (which wait on pg_cron's real minutes) get one local stack per jest worker (tests/support/lanes.ts).
+ * Inside a worker files run one at a time, so a file owns its worker's database and scheduler while it runs.
+ * @type {import('jest').Config}
+ */
+const transform = { "^.+\\.ts$": ["ts-jest", { tsconfig: { isolatedModules: true } }] };
+const withStack = {
+  testEnvironment: "<rootDir>/tests/support/lane-environment.js",
+  transform,
+  setupFilesAfterEnv: ["<rootDir>/tests/support/lane-stack.ts"],
+};
+
 module.exports = {
-  testEnvironment: "node",
-  roots: ["<rootDir>/tests"],
-  testMatch: ["**/*.test.ts"],
-  transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: { isolatedModules: true } }] },
+  projects: [
+    { displayName: "unit", testEnvironment: "node", transform, testMatch: ["<rootDir>/tests/unit/**/*.test.ts"] },
+    { displayName: "integration", ...withStack, testMatch: ["<rootDir>/tests/integration/**/*.test.ts"] },
+    { displayName: "clock", ...withStack, testMatch: ["<rootDir>/tests/clock/**/*.test.ts"] },
+  ],
   globalSetup: "<rootDir>/tests/support/global-setup.ts",
   globalTeardown: "<rootDir>/tests/support/global-teardown.ts",
-  // Integration tests share one database and pg_cron's single scheduler: one file at a time.
-  maxWorkers: 1,
+  testSequencer: "<rootDir>/tests/support/sequencer.js",
+  // One database behind DATABASE_URL: every file in turn. Otherwise the clock suites each take a worker and
+  // the rest share the others; more workers than cores is right here, since the clock suites mostly sleep.
+  maxWorkers: process.env.DATABASE_URL ? 1 : Number(process.env.REMINDER_CRON_TEST_WORKERS ?? 6),
   testTimeout: 120000,
 };

@@ -5,11 +5,11 @@
 export const exitCodes = {
   /** Done; for `status`, healthy; for `run-now`, the run succeeded. */
   ok: 0,
-  /** Not healthy: `status` raised an alert, or the run `run-now` started failed or was skipped. */
+  /** Not healthy: `status` raised an alert, the run `run-now` started failed or was skipped, or `verify` found drift. */
   alert: 1,
   /** Bad input (unknown command or option, a schedule pg_cron refuses, a bad --since): nothing was read or changed. */
   usage: 2,
-  /** Could not do it: no database, the database refused, or the job is not registered. */
+  /** Could not do it: no database, the database or the Management API refused or is unreachable, or the job is not registered. */
   unavailable: 3,
 } as const;
 

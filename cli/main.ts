@@ -11,12 +11,15 @@ import { setActive, reschedule } from "./commands/control";
 import { defaultSince, logs } from "./commands/logs";
 import { runNow } from "./commands/run-now";
 import { status } from "./commands/status";
+import { verify, verifyOptions } from "./commands/verify";
 import { parseSince } from "./since";
 
 async function execute(invocation: Invocation, progress: Progress): Promise<Outcome> {
   const { command, job } = invocation;
   // Input is checked before connecting: a bad --since is refused even with the database down.
   const since = command === "logs" ? parseSince(invocation.since ?? defaultSince) : undefined;
+  // verify talks to Supabase's Management API, not to a database connection.
+  if (command === "verify") return verify(verifyOptions(invocation, process.env));
   return withDatabase(async (client) => {
     switch (command) {
       case "status":

@@ -1,47 +1,46 @@
 /**
- * A schedule as an operator reads it: the expression, in words (cronstrue), and its next run in UTC
- * (cron-parser), which is the time zone pg_cron reads schedules in here. pg_cron's own grammar, and its
- * differences from cron-parser's ('$' for the last day, the @ names), are infra/providers/pg-cron-schedule.ts.
+ * A schedule as an operator reads it: the expression, in words, and its next run in UTC, the time zone
+ * pg_cron reads schedules in here. Both come from pg_cron's own reading of what cron.job holds
+ * (infra/providers/pg-cron-schedule.ts `readAsPgCron`), so a schedule pg_cron runs is shown as it runs,
+ * including ones the stack itself would refuse to set.
  */
-import { CronExpressionParser } from "cron-parser";
-import cronstrue from "cronstrue";
-import { parseSchedule } from "../infra/providers/pg-cron-schedule";
+import { CronFields, nextRun as nextMinute, ParsedSchedule, readAsPgCron } from "../infra/providers/pg-cron-schedule";
+import { scheduleWords } from "../infra/schedule-words";
 
 export interface ScheduleView {
   expression: string;
   /** In words, e.g. "At 06:00"; null when it cannot be put in words. */
   description: string | null;
   timeZone: "UTC";
-  /** The next run after `now`; null when paused or when it cannot be computed. */
+  /** The next run after `now`; null when paused or when it never runs on a clock. */
   nextRun: string | null;
 }
 
-/** Any version: reading a schedule pg_cron already stored needs no version check. */
-const anyVersion = "99";
+/** Reading a schedule pg_cron already stored needs no version check: the newest pg_cron's reading. */
+const newestVersion = "1.6.5";
 
-/** The expression in cron-parser's and cronstrue's dialect, or undefined for a seconds or unknown schedule. */
-function forParsers(expression: string): string | undefined {
-  const result = parseSchedule(expression, anyVersion);
-  return "parsed" in result && result.parsed.kind === "cron" ? result.parsed.expression : undefined;
+function held(expression: string): ParsedSchedule | undefined {
+  const reading = readAsPgCron(expression, newestVersion);
+  if (!("entry" in reading)) return undefined;
+  const { entry } = reading;
+  if (entry.kind === "interval") return { kind: "interval", expression, seconds: entry.seconds };
+  const { kind: _kind, ...fields } = entry;
+  return { kind: "cron", expression, fields: fields as CronFields };
 }
 
 export function describe(expression: string): string | null {
-  const interval = /^\s*(\d+)\s*seconds?\s*$/i.exec(expression);
-  if (interval) return `Every ${interval[1]} seconds`;
-  const readable = forParsers(expression);
-  if (!readable) return null;
-  try {
-    return cronstrue.toString(readable, { use24HourTimeFormat: true, throwExceptionOnParseError: true });
-  } catch {
-    return null;
-  }
+  const parsed = held(expression);
+  return (parsed && scheduleWords(parsed)) ?? null;
 }
 
-/** Throws a message that says why when there is no next run (a range that matches nothing, say). */
+/** The next run after `now`; throws a message that says why when there is none. */
 export function nextRun(expression: string, now: Date = new Date()): Date {
-  const readable = forParsers(expression);
-  if (!readable) throw new Error(`'${expression}' is not a five-field schedule pg_cron runs on a clock`);
-  return CronExpressionParser.parse(readable, { tz: "UTC", currentDate: now }).next().toDate();
+  const parsed = held(expression);
+  if (!parsed) throw new Error(`pg_cron cannot read '${expression}'`);
+  if (parsed.kind === "interval") return new Date(now.getTime() + parsed.seconds * 1000);
+  const next = nextMinute(parsed.fields, now);
+  if (!next) throw new Error(`'${expression}' never runs on a clock`);
+  return next;
 }
 
 export function scheduleView(expression: string, active: boolean, now: Date = new Date()): ScheduleView {

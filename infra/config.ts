@@ -12,8 +12,6 @@
  * says so with pulumi.log.warn.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CronExpressionParser } from "cron-parser";
-import cronstrue from "cronstrue";
 import { defaultCronExpression, defaultJobName } from "./sql/names";
 import { jobNamePattern } from "./providers/cron-job";
 import {
@@ -30,7 +28,8 @@ import {
   sslRootCertFix,
   verifiesCertificate,
 } from "./providers/db";
-import { normalizeSchedule, ParsedSchedule, parseSchedule } from "./providers/pg-cron-schedule";
+import { nextRun, normalizeSchedule, ParsedSchedule, parseSchedule } from "./providers/pg-cron-schedule";
+import { scheduleWords } from "./schedule-words";
 
 export const configKeys = {
   cronExpression: "cronExpression",
@@ -162,7 +161,7 @@ export function parseSettings(raw: RawConfig, env: Record<string, string | undef
 
   const cron = pick("cronExpression");
   const cronExpression = normalizeSchedule(cron.value ?? defaultCronExpression);
-  let schedule: ParsedSchedule = { kind: "cron", expression: defaultCronExpression };
+  let schedule = (parseSchedule(defaultCronExpression, defaultPgCronVersion) as { parsed: ParsedSchedule }).parsed;
   const parsed = checkSchedule(cronExpression, pgCronVersion);
   if ("problem" in parsed) problems.push(`${cron.label} is not a schedule pg_cron ${pgCronVersion} (${full(configKeys.pgCronVersion)}) accepts: ${parsed.problem}. Fix: ${cron.fix(defaultCronExpression)}`);
   else schedule = parsed.parsed;
@@ -283,30 +282,23 @@ export function parseSettings(raw: RawConfig, env: Record<string, string | undef
 export const isSupabasePooler = (host: string) => /\.pooler\.supabase\.com$/i.test(host);
 
 /**
- * A schedule both pg_cron `pgCronVersion` (its own rules, providers/pg-cron-schedule.ts) and cron-parser
- * accept; cron-parser's reading is what the next-run and in-words outputs are computed from.
+ * A schedule pg_cron `pgCronVersion` accepts, read as pg_cron reads it, less the deliberate refusals of
+ * providers/pg-cron-schedule.ts (text pg_cron would run differently from what it says, or never).
  */
 export function checkSchedule(schedule: string, pgCronVersion: string): { parsed: ParsedSchedule } | { problem: string } {
-  const result = parseSchedule(schedule, pgCronVersion);
-  if ("problem" in result || result.parsed.kind === "interval") return result;
-  try {
-    CronExpressionParser.parse(result.parsed.expression, { tz: "UTC" });
-    return result;
-  } catch (error) {
-    return { problem: `cron-parser refuses it: ${(error as Error).message}` };
-  }
+  return parseSchedule(schedule, pgCronVersion);
 }
 
 /** The next time pg_cron runs the schedule after `from`, in UTC (ISO 8601); pg_cron's clock is UTC here. */
 export function nextRunUtc(parsed: ParsedSchedule, from: Date): string {
   if (parsed.kind === "interval") return new Date(from.getTime() + parsed.seconds * 1000).toISOString();
-  return CronExpressionParser.parse(parsed.expression, { tz: "UTC", currentDate: from }).next().toISOString()!;
+  return nextRun(parsed.fields, from)?.toISOString() ?? "never";
 }
 
 /** The schedule in words, e.g. "At 06:00, every day (UTC)". */
 export function scheduleInWords(parsed: ParsedSchedule): string {
-  if (parsed.kind === "interval") return `Every ${parsed.seconds} second${parsed.seconds === 1 ? "" : "s"}`;
-  return `${cronstrue.toString(parsed.expression, { use24HourTimeFormat: true, verbose: true })} (UTC)`;
+  const words = scheduleWords(parsed, { verbose: true }) ?? `'${parsed.expression}', which never runs on a clock`;
+  return parsed.kind === "interval" ? words : `${words} (UTC)`;
 }
 
 /** Why `url` cannot be the function URL, or undefined. It lands in outputs and Vault, so it must hold no credential. */

@@ -3,7 +3,7 @@
  * default privileges, pg_cron created by supabase_admin with Supabase's grants to `postgres`, pgcrypto and
  * pgTAP in `extensions`, and pg_net / supabase_vault: the real extensions where installed, else the stand-ins.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "pg";
 import { standInSqlDir } from "./paths";
@@ -38,6 +38,7 @@ async function ensureVault(client: Client): Promise<StandIn[]> {
   if (await schemaExists(client, "vault")) return [];
   if (await extensionAvailable(client, "supabase_vault")) {
     await client.query("create extension supabase_vault cascade");
+    await client.query(sqlFile("supabase_vault-after-create.sql"));
     return [];
   }
   await ensureVaultKey(client);
@@ -52,6 +53,7 @@ async function ensureNet(client: Client): Promise<StandIn[]> {
   }
   if (await extensionAvailable(client, "pg_net")) {
     await client.query("create extension pg_net schema extensions");
+    await client.query(sqlFile("pg_net-after-create.sql"));
     return [];
   }
   await client.query(sqlFile("pg_net-stand-in.sql"));
@@ -104,8 +106,4 @@ export async function bootstrapExternal(databaseUrl: string): Promise<StandIn[]>
   } finally {
     await client.end();
   }
-}
-
-export function realExtensionLibraries(pgMajor: number): string[] {
-  return ["pg_net", "supabase_vault"].filter((lib) => existsSync(`/usr/lib/postgresql/${pgMajor}/lib/${lib}.so`));
 }

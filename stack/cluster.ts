@@ -3,13 +3,18 @@
  * invoked as root (PostgreSQL refuses to run as root). Nothing here knows about Supabase; see bootstrap.ts.
  */
 import { spawnSync, SpawnSyncOptions } from "node:child_process";
-import { appendFileSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { accessSync, appendFileSync, chownSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { dataDir, localDir, logDir, socketDir } from "./paths";
-import { Toolchain } from "./install";
+import { installedRealExtensions, RealExtension, Toolchain } from "./install";
 
 const logFile = join(logDir, "postgres.log");
+const confFile = join(dataDir, "postgresql.conf");
+/** supabase_vault's root key and the script that prints it (vault.getkey_script), readable by the server's OS user alone. */
+const vaultKeyFile = join(dataDir, "vault-root.key");
+const vaultGetkeyScript = join(dataDir, "vault-getkey");
 
 interface OsUser {
   uid: number;
@@ -45,6 +50,23 @@ function ownedDir(path: string): void {
   if (user) chownSync(path, user.uid, user.gid);
 }
 
+function ownedFile(path: string, content: string, mode: number): void {
+  writeFileSync(path, content, { mode });
+  const user = serverUser();
+  if (user) chownSync(path, user.uid, user.gid);
+}
+
+/**
+ * The real supabase_vault reads its root key at server start from the program named by vault.getkey_script
+ * (64 hex digits on one line) and refuses to start without it. As on Supabase, the key lives beside the
+ * data, one per cluster, never in a table: a file and a script only the server's OS user may read.
+ */
+function writeVaultGetkey(): string[] {
+  ownedFile(vaultKeyFile, `${randomBytes(32).toString("hex")}\n`, 0o600);
+  ownedFile(vaultGetkeyScript, `#!/bin/sh\nexec cat '${vaultKeyFile}'\n`, 0o700);
+  return [`vault.getkey_script = '${vaultGetkeyScript}'`];
+}
+
 /** True when a server of this cluster answers; a stale postmaster.pid is pg_ctl's to judge, not ours. */
 export function isRunning(tc: Toolchain): boolean {
   if (!existsSync(join(dataDir, "PG_VERSION"))) return false;
@@ -72,14 +94,18 @@ export function initCluster(tc: Toolchain): boolean {
   if (result.status !== 0) {
     throw new Error(`initdb failed (${String(result.stderr).trim().split("\n").pop()}). Check that ${localDir} is writable and traversable by the postgres OS user.`);
   }
+  const real = installedRealExtensions(tc);
   appendFileSync(
-    join(dataDir, "postgresql.conf"),
+    confFile,
     [
       "",
       "# reminder-cron local stack",
       "listen_addresses = '127.0.0.1'",
       `unix_socket_directories = '${socketDir}'`,
-      `shared_preload_libraries = '${preloadLibraries(tc).join(",")}'`,
+      `shared_preload_libraries = '${["pg_cron", ...real].join(",")}'`,
+      ...(real.includes("supabase_vault") ? writeVaultGetkey() : []),
+      // pg_net's worker serves the database our migrations use, as on Supabase.
+      ...(real.includes("pg_net") ? ["pg_net.database_name = 'postgres'"] : []),
       "cron.database_name = 'postgres'",
       "cron.use_background_workers = on",
       "max_worker_processes = 32",
@@ -94,10 +120,47 @@ export function initCluster(tc: Toolchain): boolean {
   return true;
 }
 
-/** pg_cron always; the real pg_net and supabase_vault too where their libraries are installed. */
-function preloadLibraries(tc: Toolchain): string[] {
-  const libDir = `/usr/lib/postgresql/${tc.pgMajor}/lib`;
-  return ["pg_cron", ...["pg_net", "supabase_vault"].filter((lib) => existsSync(join(libDir, `${lib}.so`)))];
+/** The real extensions this cluster was made for: the ones its postgresql.conf preloads besides pg_cron. */
+function preloadedRealExtensions(): RealExtension[] {
+  const line = /^shared_preload_libraries = '([^']*)'$/m.exec(readFileSync(confFile, "utf8"));
+  return (line?.[1].split(",") ?? []).filter((lib): lib is RealExtension => lib === "pg_net" || lib === "supabase_vault");
+}
+
+const describeMode = (real: RealExtension[]) => (real.length === 0 ? "the pg_net and Vault stand-ins" : `the real ${real.join(" and ")}`);
+
+/**
+ * Refuses, before any process starts, a cluster that cannot start as it is: one made for the stand-ins
+ * while the real extensions are installed now (or the other way round), or whose Vault key script is gone.
+ */
+export function checkClusterMode(tc: Toolchain): void {
+  const made = preloadedRealExtensions().sort();
+  const now = installedRealExtensions(tc).sort();
+  if (made.join() !== now.join()) {
+    throw new Error(
+      `The cluster in ${dataDir} was made for ${describeMode(made)}, but this machine now has ${describeMode(now)} installed. ` +
+        "Run `npm run db:reset` to make a fresh cluster for what is installed (its data is thrown away).",
+    );
+  }
+  if (made.includes("supabase_vault")) {
+    try {
+      accessSync(vaultGetkeyScript, constants.X_OK);
+      accessSync(vaultKeyFile, constants.R_OK);
+    } catch {
+      throw new Error(`The real supabase_vault needs its key script ${vaultGetkeyScript} and key ${vaultKeyFile}, and one is missing or unreadable. Run \`npm run db:reset\` to make a fresh cluster with a new key.`);
+    }
+  }
+}
+
+/** What the server's log says went wrong at start, in words an operator can act on. */
+function startFailure(tail: string, port: number): string {
+  const library = /could not load library "([^"]+)": (.*)/.exec(tail);
+  if (library) {
+    return `PostgreSQL cannot load ${library[1]} (${library[2].trim()}). Reinstall that extension so its library loads, or remove its files to use the local stand-in, then run \`npm run db:reset\`.`;
+  }
+  if (/getkey script|invalid secret key/.test(tail)) {
+    return `PostgreSQL did not start: supabase_vault could not read its root key (${tail}). Run \`npm run db:reset\` to make a fresh cluster with a new key.`;
+  }
+  return `PostgreSQL did not start on port ${port}: ${tail}.`;
 }
 
 export async function freePort(): Promise<number> {
@@ -126,7 +189,7 @@ export function startCluster(tc: Toolchain, port: number): void {
   if (result.status !== 0) {
     run(tc, "pg_ctl", ["-D", dataDir, "-m", "immediate", "-w", "stop"]);
     const tail = existsSync(logFile) ? readFileSync(logFile, "utf8").trim().split("\n").slice(-3).join(" | ") : "";
-    throw new Error(`PostgreSQL did not start on port ${port}: ${tail || String(result.stderr).trim()}. The full log is ${logFile}.`);
+    throw new Error(`${startFailure(tail || String(result.stderr).trim(), port)} The full log is ${logFile}.`);
   }
 }
 

@@ -85,3 +85,15 @@ export function pgCronDefaultVersion(major: number): string {
   const control = readFileSync(`/usr/share/postgresql/${major}/extension/pg_cron.control`, "utf8");
   return /default_version\s*=\s*'([^']+)'/.exec(control)?.[1] ?? "unknown";
 }
+
+/** Supabase's C extensions that the local stack uses for real where Debian-style files of them are installed. */
+export type RealExtension = "pg_net" | "supabase_vault";
+
+/**
+ * The real pg_net and supabase_vault installed for this major (their libraries in its lib folder), each of
+ * which the cluster must preload; the stand-ins serve where they are absent.
+ */
+export function installedRealExtensions(tc: Toolchain): RealExtension[] {
+  const libDir = `${pgRoot}/${tc.pgMajor}/lib`;
+  return (["pg_net", "supabase_vault"] as const).filter((lib) => existsSync(`${libDir}/${lib}.so`));
+}

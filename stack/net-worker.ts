@@ -7,6 +7,8 @@
  *
  * Usage: tsx stack/net-worker.ts <connection string>
  */
+import { IncomingMessage, request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { Client } from "pg";
 
 const applicationName = "pg_net stand-in worker";
@@ -31,49 +33,88 @@ interface ResponseRow {
 }
 
 /** libcurl's texts for the failures a trigger meets, so error_msg reads as it does in production. */
-function curlMessage(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  switch (cause?.code) {
+function curlMessage(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
     case "ECONNREFUSED":
-    case "ECONNRESET":
     case "EHOSTUNREACH":
     case "ENETUNREACH":
       return "Couldn't connect to server";
     case "ENOTFOUND":
     case "EAI_AGAIN":
       return "Couldn't resolve host name";
-    case "UND_ERR_SOCKET":
+    case "ECONNRESET":
+    case "EPIPE":
       return "Failure when receiving data from the peer";
     default:
-      // undici refuses a few ports (1, 6000, ...) before connecting; curl would connect and be refused.
-      if (cause?.message === "bad port") return "Couldn't connect to server";
-      return cause?.message ?? (error as Error).message ?? String(error);
+      return error.message;
   }
+}
+
+interface Exchange {
+  status: number;
+  /** As pg_net records them: the names as the server sent them, the last value of a repeated name. */
+  headers: Record<string, string>;
+  /** The last response's Content-Type, as pg_net's content_type column holds it. */
+  contentType: string | null;
+  body: string;
+}
+
+/** Headers as pg_net 0.20 records them (curl_easy_nextheader): names not lower-cased, a repeated name's last value. */
+function sentHeaders(response: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (let i = 0; i + 1 < response.rawHeaders.length; i += 2) headers[response.rawHeaders[i]] = response.rawHeaders[i + 1];
+  return headers;
+}
+
+const maxRedirects = 10;
+
+/**
+ * One HTTP exchange with node:http rather than fetch, whose Headers lower-case every name. Redirects are
+ * followed as curl's FOLLOWLOCATION does; pg_net then keeps the first response's headers and the last
+ * response's status and body.
+ */
+function exchange(url: URL, method: string, headers: Record<string, string>, body: Buffer | null, signal: AbortSignal, redirects = 0): Promise<Exchange> {
+  return new Promise((resolve, reject) => {
+    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+    const req = send(url, { method, headers, signal }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("error", reject);
+      response.on("end", () => {
+        const status = response.statusCode ?? 0;
+        const location = response.headers.location;
+        if (status >= 300 && status < 400 && location && redirects < maxRedirects) {
+          const again = status === 303 ? { method: "GET", body: null } : { method, body };
+          exchange(new URL(location, url), again.method, headers, again.body, signal, redirects + 1).then(
+            (next) => resolve({ ...next, headers: sentHeaders(response) }),
+            reject,
+          );
+          return;
+        }
+        resolve({ status, headers: sentHeaders(response), contentType: response.headers["content-type"] ?? null, body: Buffer.concat(chunks).toString("utf8") });
+      });
+    });
+    req.on("error", reject);
+    req.end(body ?? undefined);
+  });
 }
 
 async function send(request: QueuedRequest): Promise<ResponseRow> {
   const started = performance.now();
   const headers: Record<string, string> = { "User-Agent": "pg_net/0.20.4", ...(request.headers ?? {}) };
+  const signal = AbortSignal.timeout(request.timeout_milliseconds);
   try {
-    const response = await fetch(request.url, {
-      method: request.method.toUpperCase(),
-      headers,
-      body: request.body ? request.body.toString("utf8") : undefined,
-      redirect: "follow",
-      signal: AbortSignal.timeout(request.timeout_milliseconds),
-    });
-    const content = await response.text();
+    const response = await exchange(new URL(request.url), request.method.toUpperCase(), headers, request.body, signal);
     return {
       status_code: response.status,
-      content: content === "" ? null : content,
-      headers: Object.fromEntries([...response.headers]),
-      content_type: response.headers.get("content-type"),
+      content: response.body === "" ? null : response.body,
+      headers: response.headers,
+      content_type: response.contentType,
       timed_out: false,
       error_msg: null,
     };
   } catch (error) {
-    const name = (error as Error).name;
-    if (name === "TimeoutError" || name === "AbortError") {
+    if (signal.aborted) {
       const total = (performance.now() - started).toFixed(6);
       return {
         status_code: null,
@@ -86,7 +127,7 @@ async function send(request: QueuedRequest): Promise<ResponseRow> {
           `(DNS time: 0.000000 ms, TCP/SSL handshake time: 0.000000 ms, HTTP Request/Response time: ${total} ms)`,
       };
     }
-    return { status_code: null, content: null, headers: null, content_type: null, timed_out: false, error_msg: curlMessage(error) };
+    return { status_code: null, content: null, headers: null, content_type: null, timed_out: false, error_msg: curlMessage(error as NodeJS.ErrnoException) };
   }
 }
 

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node
 import { Client } from "pg";
 import { bootstrapExternal, bootstrapLocal, StandIn } from "./bootstrap";
 import { secretsFile, startFunctions } from "./edge-functions";
-import { freePort, initCluster, isRunning, portIsFree, startCluster, stopCluster } from "./cluster";
+import { checkClusterMode, freePort, initCluster, isRunning, portIsFree, startCluster, stopCluster } from "./cluster";
 import { ensureToolchain, pgCronDefaultVersion } from "./install";
 import { applyMigrations } from "./migrate";
 import { dataDir, localDir, stateFile } from "./paths";
@@ -77,6 +77,12 @@ function requestedPort(): number | undefined {
   return port;
 }
 
+/** Which pg_net and supabase_vault the stack runs on, so nobody mistakes a stand-in run for the real thing. */
+export function extensionsInUse(state: StackState): string {
+  const kind = (name: StandIn) => (state.standIns.includes(name) ? "local stand-in" : "real extension");
+  return `pg_net: ${kind("pg_net")}; supabase_vault: ${kind("supabase_vault")}`;
+}
+
 /** Starts (or reuses) the stack and applies pending migrations. Safe to call when it already runs. */
 export async function startStack(options: { log?: (line: string) => void } = {}): Promise<StackState> {
   const log = options.log ?? (() => undefined);
@@ -111,6 +117,7 @@ export async function startStack(options: { log?: (line: string) => void } = {})
   }
 
   const fresh = initCluster(tc);
+  checkClusterMode(tc);
   const wanted = requestedPort();
   if (wanted !== undefined && !(await portIsFree(wanted))) {
     throw new Error(`Port ${wanted} (LOCAL_DB_PORT) is in use. Stop what listens there, or unset LOCAL_DB_PORT to pick a free port.`);
@@ -140,6 +147,7 @@ export async function startStack(options: { log?: (line: string) => void } = {})
     writeState(state);
     const applied = await applyMigrations(state.postgresUrl, { seed: fresh });
     if (applied.length > 0) log(`applied ${applied.length} migration(s)`);
+    log(extensionsInUse(state));
     return state;
   } catch (error) {
     await stopStack();

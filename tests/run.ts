@@ -1,71 +1,128 @@
 /**
- * `npm test`: type-checks, starts a fresh local stack, runs jest and the pgTAP files through pg_prove
- * against it, stops it, and ends with one line `tests: N passed, M failed` that counts both suites.
- * Exit code 0 only when every step ran and nothing failed.
+ * `npm test`: the type check, jest and pgTAP, side by side, and one closing line `tests: N passed, M failed`
+ * that counts all three. Every jest worker and the pgTAP run get a fresh local stack of their own (test
+ * lanes, tests/support/lanes.ts), so the suites that wait on pg_cron's clock overlap everything else.
+ * `npm test -- <jest arguments>` runs only those jest tests (and says that it left the rest out).
+ * With DATABASE_URL, one database: jest then pgTAP, one after the other. Exit 0 only when nothing failed.
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { databaseTestsDir, localDir, repoRoot } from "../stack/paths";
-import { readState, resetStack, startStack, stopStack } from "../stack/stack";
+import { databaseTestsDir, repoRoot } from "../stack/paths";
+import { ensureToolchain } from "../stack/install";
+import { startStack, stopStack } from "../stack/stack";
+import { laneDir, laneDirs, lanesDir, laneStack } from "./support/lanes";
 
 interface Tally {
   passed: number;
   failed: number;
 }
 
-const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
-const say = (line: string) => process.stderr.write(`\n== ${line}\n`);
-
-function typeCheck(): Tally {
-  say("type check (tsc --noEmit)");
-  const result = spawnSync(bin("tsc"), ["--noEmit", "-p", "tsconfig.json"], { cwd: repoRoot, stdio: "inherit" });
-  return result.status === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 };
+interface Phase extends Tally {
+  name: string;
+  seconds: number;
+  note?: string;
 }
 
-function jest(args: string[]): Tally {
-  say("jest");
-  const report = join(localDir, "jest-report.json");
+const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
+const say = (line: string) => process.stderr.write(`== ${line}\n`);
+
+/** Runs a command to its end; its output goes to stderr (stdout carries only the closing line), or is returned. */
+function run(command: string, args: string[], options: { capture?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: repoRoot, env: options.env ?? process.env, stdio: ["ignore", "pipe", "inherit"] });
+    let stdout = "";
+    child.stdout.on("data", (chunk) => (options.capture ? (stdout += chunk) : process.stderr.write(chunk)));
+    child.on("error", reject);
+    child.on("exit", (code) => resolve({ code, stdout }));
+  });
+}
+
+async function timed(name: string, fn: () => Promise<Tally & { note?: string }>): Promise<Phase> {
+  const started = performance.now();
+  say(`${name}: started`);
+  const tally = await fn().catch((error: Error) => {
+    process.stderr.write(`${name}: ${error.message}\n`);
+    return { passed: 0, failed: 1 };
+  });
+  const phase = { name, ...tally, seconds: (performance.now() - started) / 1000 };
+  say(`${name}: ${phase.passed} passed, ${phase.failed} failed in ${phase.seconds.toFixed(1)} s`);
+  return phase;
+}
+
+async function typeCheck(): Promise<Tally> {
+  const { code } = await run(bin("tsc"), ["--noEmit", "-p", "tsconfig.json"]);
+  return code === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 };
+}
+
+async function jest(args: string[]): Promise<Tally> {
+  const report = join(lanesDir(), "jest-report.json");
   rmSync(report, { force: true });
-  const result = spawnSync(bin("jest"), ["--json", `--outputFile=${report}`, ...args], { cwd: repoRoot, stdio: "inherit" });
+  const { code } = await run(bin("jest"), ["--json", `--outputFile=${report}`, ...args]);
   if (!existsSync(report)) return { passed: 0, failed: 1 };
   const summary = JSON.parse(readFileSync(report, "utf8"));
   // A suite that fails to load has no test results; count it as one failure so it cannot pass silently.
   const brokenSuites = summary.numRuntimeErrorTestSuites ?? 0;
-  const failed = summary.numFailedTests + brokenSuites + (result.status !== 0 && summary.numFailedTests + brokenSuites === 0 ? 1 : 0);
+  const failed = summary.numFailedTests + brokenSuites + (code !== 0 && summary.numFailedTests + brokenSuites === 0 ? 1 : 0);
   return { passed: summary.numPassedTests, failed };
 }
 
-function pgTap(postgresUrl: string): Tally {
-  say("pgTAP (pg_prove supabase/tests/database)");
+async function pgProve(postgresUrl: string): Promise<Tally> {
   if (!existsSync(databaseTestsDir) || !readdirSync(databaseTestsDir).some((f) => f.endsWith(".sql"))) return { passed: 0, failed: 0 };
-  const result = spawnSync("pg_prove", ["--verbose", "--ext", ".sql", "-r", "--dbname", postgresUrl, databaseTestsDir], {
-    cwd: repoRoot,
-    encoding: "utf8",
-  });
-  process.stderr.write(result.stdout ?? "");
-  process.stderr.write(result.stderr ?? "");
-  const lines = (result.stdout ?? "").split("\n");
+  const { code, stdout } = await run("pg_prove", ["--verbose", "--ext", ".sql", "-r", "--dbname", postgresUrl, databaseTestsDir], { capture: true });
+  process.stderr.write(stdout);
+  const lines = stdout.split("\n");
   const passed = lines.filter((line) => /^\s*ok \d+/.test(line)).length;
   const failed = lines.filter((line) => /^\s*not ok \d+/.test(line)).length;
   // pg_prove fails a file that dies before its plan is met; that must count even with no `not ok` line.
-  return { passed, failed: failed + (result.status !== 0 && failed === 0 ? 1 : 0) };
+  return { passed, failed: failed + (code !== 0 && failed === 0 ? 1 : 0) };
+}
+
+/** pgTAP on a lane of its own: a fresh stack, pg_prove, stop. */
+async function pgTapLane(): Promise<Tally> {
+  const dir = laneDir("pgtap");
+  const started = await laneStack(dir, "start");
+  if (started.code !== 0) throw new Error(`its stack did not start: ${started.stderr.trim()}`);
+  try {
+    return await pgProve(started.stdout.trim());
+  } finally {
+    await laneStack(dir, "stop");
+  }
+}
+
+/** Stops what an earlier, interrupted run may have left, then throws every lane away: each run starts fresh. */
+async function clearLanes(): Promise<void> {
+  await Promise.all(laneDirs().map((dir) => laneStack(dir, "stop")));
+  rmSync(lanesDir(), { recursive: true, force: true });
 }
 
 async function main(): Promise<number> {
   const jestArgs = process.argv.slice(2);
-  const tallies: Tally[] = [typeCheck()];
-  if (!process.env.DATABASE_URL) await resetStack();
-  const state = await startStack({ log: (line) => process.stderr.write(`local stack: ${line}\n`) });
-  try {
-    tallies.push(jest(jestArgs));
-    // Tests may restart the stack; read where it runs now.
-    if (jestArgs.length === 0) tallies.push(pgTap((readState() ?? state).postgresUrl));
-  } finally {
-    await stopStack();
+  const partial = jestArgs.length > 0;
+  let phases: Phase[];
+  if (process.env.DATABASE_URL) {
+    await startStack({ log: (line) => process.stderr.write(`stack: ${line}\n`) });
+    try {
+      phases = [await timed("type check", typeCheck), await timed("jest", () => jest(jestArgs))];
+      if (!partial) phases.push(await timed("pgTAP", () => pgProve(process.env.DATABASE_URL!)));
+    } finally {
+      await stopStack();
+    }
+  } else {
+    // Once, before the lanes start side by side: a fresh machine installs PostgreSQL here, not in five places at once.
+    ensureToolchain();
+    await clearLanes();
+    phases = await Promise.all([
+      timed("type check", typeCheck),
+      timed("jest", () => jest(jestArgs)),
+      ...(partial ? [] : [timed("pgTAP", pgTapLane)]),
+    ]);
   }
-  const passed = tallies.reduce((sum, t) => sum + t.passed, 0);
-  const failed = tallies.reduce((sum, t) => sum + t.failed, 0);
+  process.stderr.write("\n");
+  for (const phase of phases) say(`${phase.name.padEnd(10)} ${phase.seconds.toFixed(1).padStart(6)} s  ${phase.passed} passed, ${phase.failed} failed`);
+  if (partial) say(`pgTAP not run: jest arguments (${jestArgs.join(" ")}) select part of the suite; \`npm test\` alone runs everything`);
+  const passed = phases.reduce((sum, t) => sum + t.passed, 0);
+  const failed = phases.reduce((sum, t) => sum + t.failed, 0);
   process.stdout.write(`tests: ${passed} passed, ${failed} failed\n`);
   return failed === 0 && passed > 0 ? 0 : 1;
 }

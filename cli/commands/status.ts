@@ -55,7 +55,7 @@ export async function status(client: Client, jobName: string, now: Date = new Da
     const next = schedule.nextRun
       ? `${utc(schedule.nextRun)} (in ${humanDuration(new Date(schedule.nextRun).getTime() - now.getTime())})`
       : job.active
-        ? "unknown: cron-parser cannot read this schedule"
+        ? "none: pg_cron never runs this schedule on a clock"
         : "none while paused: reminder-cron resume";
     lines.push(`next run    ${next}`);
   } else {

@@ -49,7 +49,7 @@ export const grants: Grant[] = [
 ];
 
 /** Our own objects, whose PUBLIC and API-role privileges the migration revokes before granting the matrix. */
-const ownObjects: OwnObjects = {
+export const ownObjects: OwnObjects = {
   tables: [`${logTable.schema}.${logTable.name}`],
   functions: [
     `${dispatchFunction.schema}.${dispatchFunction.name}(${dispatchFunction.signature})`,
@@ -70,7 +70,7 @@ function renderGrant(grant: Grant): string {
   }
 }
 
-interface OwnObjects {
+export interface OwnObjects {
   tables: string[];
   functions: string[];
 }
@@ -99,7 +99,7 @@ export const operationsGrants: Grant[] = [
   { kind: "table", role: "service_role", schema: catchUpTable.schema, table: catchUpTable.name, privileges: ["SELECT"] },
 ];
 
-const operationsObjects: OwnObjects = {
+export const operationsObjects: OwnObjects = {
   tables: [qualifiedName(catchUpTable)],
   functions: [catchUpFunction, pruneFunction, settingFunction, scheduleFieldsFunction, previousOccurrenceFunction].map(
     (fn) => `${qualifiedName(fn)}(${fn.signature})`,

@@ -91,110 +91,252 @@ $$;
 comment on function public.reminder_cron_interval_setting(text, text) is
   'An interval setting of reminder-cron: the Vault secret of that name when set, else the fallback. Runs as its caller, who must read Vault.';
 
+-- The one-argument form of earlier releases; its reading was not pg_cron's (5-digit numbers raised).
+drop function if exists public.cron_schedule_fields(text);
+
 create or replace function public.cron_schedule_fields(
   schedule           text,
+  pg_cron_version    text default null,
   out minutes        integer[],
   out hours          integer[],
   out days_of_month  integer[],
   out months         integer[],
   out days_of_week   integer[],
   out dom_star       boolean,
-  out dow_star       boolean)
+  out dow_star       boolean,
+  out dom_last       boolean,
+  out reboot         boolean,
+  out seconds        integer)
 language plpgsql
-immutable
+stable
 set search_path = ''
 as $$
 declare
-  expanded    text := case trim(schedule)
-                        when '@yearly'   then '0 0 1 1 *'
-                        when '@annually' then '0 0 1 1 *'
-                        when '@monthly'  then '0 0 1 * *'
-                        when '@weekly'   then '0 0 * * 0'
-                        when '@daily'    then '0 0 * * *'
-                        when '@midnight' then '0 0 * * *'
-                        when '@hourly'   then '0 * * * *'
-                        else trim(schedule)
-                      end;
-  fields      text[] := pg_catalog.regexp_split_to_array(expanded, '[[:space:]]+');
+  version     text := coalesce(pg_cron_version, (select e.extversion from pg_catalog.pg_extension e where e.extname = 'pg_cron'), '1.6');
+  numbers     integer[] := array(select coalesce(substring(p from '^[0-9]{1,6}'), '0')::integer
+                                   from pg_catalog.unnest(pg_catalog.string_to_array(pg_catalog.split_part(version, '-', 1), '.')) with ordinality u(p, o)
+                                  order by o) || array[0, 0, 0];
+  v15         boolean := numbers[1] > 1 or (numbers[1] = 1 and numbers[2] >= 5);
+  v16         boolean := numbers[1] > 1 or (numbers[1] = 1 and numbers[2] >= 6);
+  v165        boolean := numbers[1] > 1 or (numbers[1] = 1 and (numbers[2] > 6 or (numbers[2] = 6 and numbers[3] >= 5)));
+  -- misc.c get_char: the characters, one NUL (0), then EOF (-1).
+  codes       integer[] := array(select pg_catalog.ascii(c) from pg_catalog.string_to_table(schedule, null) with ordinality t(c, n) order by n) || 0;
+  pos         integer := 0;
+  ch          integer;
   field_names text[] := array['minute', 'hour', 'day of month', 'month', 'day of week'];
   lows        integer[] := array[0, 0, 1, 1, 0];
   highs       integer[] := array[59, 23, 31, 12, 7];
+  -- entry.c MonthNames and DowNames, compared with strcasecmp.
   month_names text[] := array['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
   day_names   text[] := array['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
   fix         text := 'Give five fields in UTC: minute (0-59), hour (0-23), day of month (1-31), month (1-12 or jan-dec), day of week (0-7 or sun-sat), e.g. ''0 6 * * *'' for 06:00 every day.';
+  at_field    integer := 1;
+  low         integer;
+  high        integer;
+  bits        boolean[];
   found_      integer[];
-  part        text;
-  parts       text[];
-  bound       text;
-  bounds      integer[];
-  step        integer;
-  i           integer;
-  j           integer;
+  token       text;
+  num         bigint[];
+  k           integer;
+  single      boolean;
+  i           bigint;
+  mask        integer;
+  byte_       integer;
+  m           text[];
+  n           numeric;
 begin
-  if coalesce(array_length(fields, 1), 0) <> 5 or expanded = '' then
-    raise exception 'cron schedule % has % field(s); pg_cron needs five', quote_literal(schedule), case when expanded = '' then 0 else array_length(fields, 1) end
+  dom_star := false; dow_star := false; dom_last := false; reboot := false;
+  if pg_catalog.octet_length(schedule) >= 1000 then
+    raise exception 'pg_cron refuses the schedule %: it is 1000 bytes or longer', pg_catalog.left(schedule, 40) || '...'
       using errcode = 'invalid_parameter_value', hint = fix;
   end if;
 
-  for i in 1..5 loop
-    found_ := '{}';
-    foreach part in array pg_catalog.string_to_array(fields[i], ',') loop
-      if i = 3 and part = '$' then
-        found_ := found_ || -1;               -- the last day of the month
+  <<cron_entry>>
+  begin
+    -- skip_comments: blank lines and '#' lines before the entry are skipped.
+    loop
+      pos := pos + 1; ch := coalesce(codes[pos], -1);
+      exit when ch = -1;
+      while ch in (32, 9) loop pos := pos + 1; ch := coalesce(codes[pos], -1); end loop;
+      exit when ch = -1 or ch not in (10, 35);
+      while ch not in (10, -1) loop pos := pos + 1; ch := coalesce(codes[pos], -1); end loop;
+    end loop;
+    exit cron_entry when ch = -1;
+
+    if ch = 64 then                                           -- '@' and a name, matched case-sensitively
+      token := '';
+      loop
+        pos := pos + 1; ch := coalesce(codes[pos], -1);
+        exit when ch in (-1, 0, 9, 10, 32);
+        token := token || pg_catalog.chr(ch);
+      end loop;
+      minutes := '{0}'; hours := '{0}'; days_of_month := array(select pg_catalog.generate_series(1, 31));
+      months := array(select pg_catalog.generate_series(1, 12)); days_of_week := '{0,1,2,3,4,5,6,7}';
+      case
+        when token in ('reboot', 'restart') then
+          reboot := true; minutes := '{}'; hours := '{}'; days_of_month := '{}'; months := '{}'; days_of_week := '{}';
+        when token in ('yearly', 'annually') then
+          -- 1.6 sets the month with FIRST_MINUTE (0), which set_element refuses: no month, it never runs.
+          days_of_month := '{1}'; months := case when v16 then '{}'::integer[] else '{1}'::integer[] end; dow_star := true;
+        when token = 'monthly' then days_of_month := '{1}'; dow_star := true;
+        when token = 'weekly' then
+          days_of_week := '{0,7}'; dom_star := not v16; dow_star := v16;
+        when token in ('daily', 'midnight') then null;
+        when token = 'hourly' then hours := array(select pg_catalog.generate_series(0, 23));
+        else exit cron_entry;
+      end case;
+      return;
+    end if;
+
+    for field in 1..5 loop
+      at_field := field;
+      low := lows[field];
+      high := highs[field];
+      if field = 3 and v16 and ch = 36 then                   -- '$', the last day of the month (1.6+)
+        pos := pos + 1; ch := coalesce(codes[pos], -1);
+        exit cron_entry when ch not in (9, 32);
+        while ch in (9, 32) loop pos := pos + 1; ch := coalesce(codes[pos], -1); end loop;
+        dom_last := true;
+        days_of_month := '{}';
         continue;
       end if;
-      -- '*' or a number or name, optionally '-' another, then optionally '/' a step; a step needs a range.
-      parts := pg_catalog.regexp_match(part, '^(?:(\*)|([[:alnum:]]+)(?:-([[:alnum:]]+))?)(?:/([0-9]+))?$');
-      if parts is null or (parts[2] is not null and parts[3] is null and parts[4] is not null) then
-        raise exception 'cron schedule %: % field % is not a number, range, list or step pg_cron accepts', quote_literal(schedule), field_names[i], quote_literal(fields[i])
-          using errcode = 'invalid_parameter_value', hint = fix;
-      end if;
-      if parts[1] is not null then
-        bounds := array[lows[i], highs[i]];
-      else
-        bounds := '{}';
-        foreach bound in array array[parts[2], coalesce(parts[3], parts[2])] loop
-          j := case
-                 when bound ~ '^[0-9]{1,4}$' then bound::integer
-                 when i = 4 then pg_catalog.array_position(month_names, lower(bound)) - 1 + lows[i]
-                 when i = 5 then pg_catalog.array_position(day_names, lower(bound)) - 1 + lows[i]
-               end;
-          if j is null then
-            raise exception 'cron schedule %: % % is not a number%', quote_literal(schedule), field_names[i], quote_literal(bound),
-                            case i when 4 then ' or a month name (jan-dec)' when 5 then ' or a weekday name (sun-sat)' else '' end
-              using errcode = 'invalid_parameter_value', hint = fix;
+      if field = 3 then dom_star := ch = 42; end if;
+      if field = 5 then dow_star := ch = 42; end if;
+      bits := pg_catalog.array_fill(false, array[64]);         -- bits[value - low + 1]
+      loop                                                     -- get_list: ranges separated by ','
+        -- get_range: '*' or a number, then '-' a number, then '/' a step; a step needs '*' or a range.
+        num := array[null, null, 1]::bigint[];
+        single := false;
+        if ch = 42 then
+          num[1] := low; num[2] := high;
+          pos := pos + 1; ch := coalesce(codes[pos], -1);
+          exit cron_entry when ch = -1;
+          k := 3;
+        else
+          k := 1;
+        end if;
+        while k <= 3 loop
+          if k = 3 then
+            exit when ch <> 47;
+            pos := pos + 1; ch := coalesce(codes[pos], -1);
+            exit cron_entry when ch = -1;
           end if;
-          if j < lows[i] or j > highs[i] then
-            raise exception 'cron schedule %: % % is outside %-%', quote_literal(schedule), field_names[i], quote_literal(bound), lows[i], highs[i]
-              using errcode = 'invalid_parameter_value', hint = fix;
+          -- get_number: an alphanumeric run; a name, else all digits read as glibc's atoi reads them.
+          token := '';
+          while ch between 48 and 57 or ch between 65 and 90 or ch between 97 and 122 loop
+            token := token || pg_catalog.chr(ch);
+            pos := pos + 1; ch := coalesce(codes[pos], -1);
+          end loop;
+          if k < 3 and field = 4 and pg_catalog.lower(token) = any(month_names) then
+            num[k] := pg_catalog.array_position(month_names, pg_catalog.lower(token)) - 1 + low;
+          elsif k < 3 and field = 5 and pg_catalog.lower(token) = any(day_names) then
+            num[k] := pg_catalog.array_position(day_names, pg_catalog.lower(token)) - 1 + low;
+          elsif token ~ '^[0-9]+$' then
+            n := least(token::numeric, 9223372036854775807);        -- strtol saturates
+            n := pg_catalog.mod(n, 4294967296);                                 -- then (int): the low 32 bits
+            num[k] := case when n >= 2147483648 then n - 4294967296 else n end;
+          else
+            exit cron_entry;
           end if;
-          bounds := bounds || j;
+          if k = 1 then
+            if ch = 45 then
+              pos := pos + 1; ch := coalesce(codes[pos], -1);
+              exit cron_entry when ch = -1;
+              k := 2;
+              continue;
+            end if;
+            exit cron_entry when ch = 47;
+            single := true;
+            exit;
+          end if;
+          exit cron_entry when k = 3 and num[3] <= 0;
+          k := k + 1;
         end loop;
-      end if;
-      step := coalesce(parts[4]::integer, 1);
-      if step < 1 then
-        raise exception 'cron schedule %: % step % must be 1 or more', quote_literal(schedule), field_names[i], parts[4]
-          using errcode = 'invalid_parameter_value', hint = fix;
-      end if;
-      -- A reversed range (30-10) is accepted by pg_cron and matches nothing, as here.
-      found_ := found_ || array(select pg_catalog.generate_series(bounds[1], bounds[2], step));
+
+        if single then
+          exit cron_entry when num[1] < low or num[1] > high;
+          bits[num[1] - low + 1] := true;
+        else
+          exit cron_entry when num[1] < low or num[1] > high or num[2] < low or num[2] > high or (v165 and num[3] > high);
+          if not v16 then
+            -- 1.4/1.5: for (i = num1; i <= num2; i += num3) set_element(...), wrapping as C with -fwrapv does.
+            i := num[1];
+            while i <= num[2] loop
+              exit cron_entry when i < low or i > high;
+              bits[i - low + 1] := true;
+              i := i + num[3];
+              if i > 2147483647 then i := i - 4294967296; end if;
+            end loop;
+          elsif num[3] = 1 then
+            -- 1.6 bit_nset, byte by byte: a reversed range sets the tail of one byte and the head of another.
+            for byte_ in ((num[1] - low) / 8)::integer..((num[2] - low) / 8)::integer loop
+              mask := 255;
+              if byte_ = (num[1] - low) / 8 then mask := mask & ((255 << ((num[1] - low) % 8)::integer) & 255); end if;
+              if byte_ = (num[2] - low) / 8 then mask := mask & (255 >> (7 - ((num[2] - low) % 8)::integer)); end if;
+              for k in 0..7 loop
+                if mask & (1 << k) <> 0 then bits[byte_ * 8 + k + 1] := true; end if;
+              end loop;
+            end loop;
+            if (num[1] - low) / 8 > (num[2] - low) / 8 then
+              mask := (255 << ((num[1] - low) % 8)::integer) & 255;
+              for k in 0..7 loop
+                if mask & (1 << k) <> 0 then bits[((num[1] - low) / 8) * 8 + k + 1] := true; end if;
+              end loop;
+              mask := 255 >> (7 - ((num[2] - low) % 8)::integer);
+              for k in 0..7 loop
+                if mask & (1 << k) <> 0 then bits[((num[2] - low) / 8) * 8 + k + 1] := true; end if;
+              end loop;
+            end if;
+          else
+            i := num[1] - low;
+            while i <= num[2] - low loop
+              -- 1.6.0-1.6.4 would wrap to a negative index here and write outside the field.
+              exit cron_entry when i + num[3] > 2147483647 and i + num[3] - 4294967296 <= num[2] - low;
+              bits[i + 1] := true;
+              i := i + num[3];
+            end loop;
+          end if;
+        end if;
+        exit when ch <> 44;
+        pos := pos + 1; ch := coalesce(codes[pos], -1);
+      end loop;
+      exit cron_entry when ch = -1;
+      -- Whatever follows the list up to a blank is skipped, then the blanks.
+      while ch not in (9, 32, 10, -1, 0) loop pos := pos + 1; ch := coalesce(codes[pos], -1); end loop;
+      while ch in (9, 32) loop pos := pos + 1; ch := coalesce(codes[pos], -1); end loop;
+      found_ := array(select v from pg_catalog.generate_series(low, high) v where bits[v - low + 1]);
+      case field
+        when 1 then minutes := found_;
+        when 2 then hours := found_;
+        when 3 then days_of_month := found_;
+        when 4 then months := found_;
+        else
+          days_of_week := case when 0 = any(found_) or 7 = any(found_) then array(select distinct d from pg_catalog.unnest(found_ || array[0, 7]) d order by d) else found_ end;
+      end case;
     end loop;
-    case i
-      when 1 then minutes := found_;
-      when 2 then hours := found_;
-      when 3 then days_of_month := found_;
-      when 4 then months := found_;
-      when 5 then days_of_week := found_ || case when 7 = any(found_) then array[0] else '{}'::integer[] end;
-    end case;
-  end loop;
-  -- vixie cron: a field that starts with '*' is unrestricted, even with a step.
-  dom_star := left(fields[3], 1) = '*';
-  dow_star := left(fields[5], 1) = '*';
+    return;
+  end;
+
+  -- Not a cron entry: pg_cron 1.5+ then tries sscanf(lower(schedule), " %u secon%c%c %c") and 0 < n < 60.
+  m := pg_catalog.regexp_match(pg_catalog.lower(schedule),
+         '^[ \t\n\v\f\r]*([+-]?)([0-9]+)[ \t\n\v\f\r]*secon(.)(.)?(?:[ \t\n\v\f\r]*([^ \t\n\v\f\r]))?');
+  if v15 and m is not null and m[3] = 'd' and (m[4] is null or (m[4] = 's' and m[5] is null)) then
+    n := least(m[2]::numeric, 18446744073709551615);
+    if m[1] = '-' then n := pg_catalog.mod(18446744073709551616 - n, 18446744073709551616); end if;
+    n := pg_catalog.mod(n, 4294967296);
+    if n > 0 and n < 60 then
+      minutes := null; hours := null; days_of_month := null; months := null; days_of_week := null;
+      seconds := n;
+      return;
+    end if;
+  end if;
+  raise exception 'pg_cron % refuses the schedule %: it cannot read its % field', version, quote_literal(schedule), field_names[at_field]
+    using errcode = 'invalid_parameter_value', hint = fix;
 end
 $$;
 
-comment on function public.cron_schedule_fields(text) is
-  'The minutes, hours, days, months and weekdays a five-field pg_cron schedule matches; raises invalid_parameter_value, naming the field, for what pg_cron would refuse.';
+comment on function public.cron_schedule_fields(text, text) is
+  'What pg_cron (pg_cron_version, default the installed one) makes of a schedule, read as its parser reads it: the minutes, hours, days, months and weekdays, its day-field flags, or its seconds; raises invalid_parameter_value for what pg_cron refuses.';
 
 create or replace function public.cron_previous_occurrence(
   schedule      text,
@@ -207,28 +349,49 @@ stable
 set search_path = ''
 as $$
 declare
-  f record;
+  f         record;
+  wall      timestamp := pg_catalog.date_trunc('minute', at_or_before at time zone time_zone);
+  earliest  timestamptz := at_or_before - horizon;
+  day_      date;
+  dom_ok    boolean;
+  dow_ok    boolean;
+  h         integer;
+  m         integer;
+  local_    timestamp;
+  candidate timestamptz;
 begin
+  select * into f from public.cron_schedule_fields(schedule);
   -- Start-up and seconds schedules have no minute occurrences to miss.
-  if schedule ~* '^[[:space:]]*(@reboot|@restart|[0-9]+[[:space:]]*seconds?)[[:space:]]*$' then
+  if f.reboot or f.seconds is not null then
     return null;
   end if;
-  select * into f from public.cron_schedule_fields(schedule);
-  -- Walk back minute by minute over the horizon: a catch-up window is hours, so this is a few hundred rows.
-  return (
-    select m.minute
-      from pg_catalog.generate_series(pg_catalog.date_trunc('minute', at_or_before), at_or_before - horizon, interval '-1 minute') as m(minute)
-     cross join lateral (select m.minute at time zone time_zone as wall) w
-     cross join lateral (
-       select extract(day from w.wall)::integer = any(f.days_of_month)
-                or (-1 = any(f.days_of_month) and extract(day from w.wall + interval '1 day') = 1) as dom_ok,
-              extract(dow from w.wall)::integer = any(f.days_of_week) as dow_ok) d
-     where extract(minute from w.wall)::integer = any(f.minutes)
-       and extract(hour from w.wall)::integer = any(f.hours)
-       and extract(month from w.wall)::integer = any(f.months)
-       and case when f.dom_star or f.dow_star then d.dom_ok and d.dow_ok else d.dom_ok or d.dow_ok end
-     order by m.minute desc
-     limit 1);
+  -- pg_cron's ShouldRunTask, walked back one local day at a time, newest minute first.
+  day_ := wall::date;
+  while (day_ + 1)::timestamp at time zone time_zone > earliest loop
+    dom_ok := extract(day from day_)::integer = any(f.days_of_month) or (f.dom_last and extract(day from day_ + 1) = 1);
+    dow_ok := extract(dow from day_)::integer = any(f.days_of_week);
+    if extract(month from day_)::integer = any(f.months)
+       and (case when f.dom_star or f.dow_star then dom_ok and dow_ok else dom_ok or dow_ok end)
+    then
+      foreach h in array array(select x from pg_catalog.unnest(f.hours) x order by x desc) loop
+        continue when day_ + pg_catalog.make_interval(hours => h) > wall;
+        foreach m in array array(select x from pg_catalog.unnest(f.minutes) x order by x desc) loop
+          local_ := day_ + pg_catalog.make_interval(hours => h, mins => m);
+          continue when local_ > wall;
+          candidate := local_ at time zone time_zone;
+          if candidate < earliest then
+            return null;
+          end if;
+          -- A wall-clock minute skipped by a daylight-saving change never comes.
+          if candidate <= at_or_before and (candidate at time zone time_zone) = local_ then
+            return candidate;
+          end if;
+        end loop;
+      end loop;
+    end if;
+    day_ := day_ - 1;
+  end loop;
+  return null;
 end
 $$;
 
@@ -347,7 +510,7 @@ revoke all on table public.reminder_cron_catch_ups from public, anon, authentica
 revoke all on function public.catch_up_reminder_run(text, interval) from public, anon, authenticated, service_role;
 revoke all on function public.prune_reminder_cron_history(interval, interval) from public, anon, authenticated, service_role;
 revoke all on function public.reminder_cron_interval_setting(text, text) from public, anon, authenticated, service_role;
-revoke all on function public.cron_schedule_fields(text) from public, anon, authenticated, service_role;
+revoke all on function public.cron_schedule_fields(text, text) from public, anon, authenticated, service_role;
 revoke all on function public.cron_previous_occurrence(text, timestamp with time zone, interval, text) from public, anon, authenticated, service_role;
 grant execute on function public.catch_up_reminder_run(text, interval) to cron_runner;
 grant execute on function public.prune_reminder_cron_history(interval, interval) to cron_runner;

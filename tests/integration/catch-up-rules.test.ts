@@ -3,7 +3,7 @@
  * occurrence lies a few minutes back, on a database restarted just now (so it started after the occurrence,
  * as after an outage): caught up once inside the window; not outside it, not for a paused job or a fresh
  * install, not while pg_cron is starting the occurrence itself, and never twice, even when two race.
- * tests/integration/catch-up.test.ts proves it on pg_cron's clock across a real outage, and that an
+ * tests/clock/catch-up.test.ts proves it on pg_cron's clock across a real outage, and catch-up-while-up.test.ts that an
  * occurrence while the database was up is left alone.
  */
 import { Client } from "pg";

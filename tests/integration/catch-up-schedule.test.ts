@@ -1,9 +1,8 @@
 /**
  * The catch-up's reading of a schedule, in SQL (public.cron_previous_occurrence): the last minute at which
- * pg_cron runs a job. Checked on named cases, then against cron-parser on a few hundred random expressions
- * of the grammar both share, so the SQL matcher cannot drift from what the CLI prints as the next run.
+ * pg_cron runs a job, on named cases. tests/integration/schedule-corpus.test.ts checks it against real
+ * pg_cron and the TypeScript model on thousands of generated schedules.
  */
-import { CronExpressionParser } from "cron-parser";
 import { withClient } from "../support/db";
 
 const previous = (expression: string, at: string, horizon = "8 days", zone = "GMT") =>
@@ -30,9 +29,19 @@ test.each([
   ["@daily", "2026-11-28T07:00:00Z", "2026-11-28T00:00:00.000Z"],
   ["@hourly", "2026-11-28T07:30:00Z", "2026-11-28T07:00:00.000Z"],
   ["0 6 * dec *", "2026-11-28T07:00:00Z", null],
-  // pg_cron 1.6's last day of the month.
-  ["0 6 $ * *", "2026-12-01T12:00:00Z", "2026-11-30T06:00:00.000Z"],
-  ["30 seconds", "2026-11-28T07:00:00Z", null],
+  // pg_cron reads numbers with atoi: five digits and leading zeros are fine.
+  ["00000 6 * * *", "2026-11-28T07:00:00Z", "2026-11-28T06:00:00.000Z"],
+  ["0 006 * * *", "2026-11-28T07:00:00Z", "2026-11-28T06:00:00.000Z"],
+  // A day field that starts with '*' makes both day fields have to match: an odd day that is a Monday.
+  // 2026-11-30 is an even Monday, 2026-11-23 an odd one.
+  ["0 6 */2 * 1", "2026-11-28T12:00:00Z", "2026-11-23T06:00:00.000Z"],
+  // Without the '*' the same days read as either: the 27th is odd.
+  ["0 6 1-31/2 * 1", "2026-11-28T12:00:00Z", "2026-11-27T06:00:00.000Z"],
+  // A step of 2^31 - 2 from day 1 is day 1 only (1.4 refuses 2^31 - 1: the C loop overflows).
+  ["0 0 */2147483646 * *", "2026-12-01T07:00:00Z", "2026-12-01T00:00:00.000Z"],
+  // Characters pg_cron skips after a value.
+  ["0% 6 * * *", "2026-11-28T07:00:00Z", "2026-11-28T06:00:00.000Z"],
+  ["@weekly", "2026-12-01T12:00:00Z", "2026-11-29T00:00:00.000Z"],
   ["@reboot", "2026-11-28T07:00:00Z", null],
 ])("%s, at or before %s: %s", async (expression, at, expected) => {
   expect(await previous(expression, at)).toBe(expected);
@@ -47,80 +56,12 @@ test("with pg_cron 1.5+'s cron.timezone, 06:00 in Oslo in winter is 05:00 UTC", 
   expect(await previous("0 6 * * *", "2026-11-28T12:00:00Z", "1 day", "Europe/Oslo")).toBe("2026-11-28T05:00:00.000Z");
 });
 
-/** A small deterministic generator (mulberry32), so a failure names an expression that fails again. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function generator(next: () => number) {
-  const int = (low: number, high: number) => low + Math.floor(next() * (high - low + 1));
-  const item = (low: number, high: number, names?: string[]) => {
-    const value = (n: number) => (names && next() < 0.3 ? names[n - low] : String(n));
-    const a = int(low, high);
-    const b = int(a, high);
-    switch (int(0, 4)) {
-      case 0:
-        return value(a);
-      case 1:
-        return `${value(a)}-${value(b)}`;
-      case 2:
-        return `${a}-${b}/${int(1, 7)}`;
-      case 3:
-        return `*/${int(1, 20)}`;
-      default:
-        return "*";
-    }
-  };
-  const field = (low: number, high: number, names?: string[], starStepAllowed = true) => {
-    if (next() < 0.35) return "*";
-    const items = [...new Set(Array.from({ length: int(1, 3) }, () => item(low, high, names)))].filter((i) => starStepAllowed || !i.startsWith("*/"));
-    return items.length === 0 || items.includes("*") ? "*" : items.join(",");
-  };
-  const months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-  const days = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-  // A stepped '*' in a day field counts as unrestricted for pg_cron (vixie) but not for cron-parser: left out there.
-  return () => [field(0, 59), field(0, 23), field(1, 31, undefined, false), field(1, 12, months), field(0, 6, days, false)].join(" ");
-}
-
-test("agrees with cron-parser on 300 random expressions and times", () =>
+test("pg_cron 1.6's '$' is the last day of the month, 1.5's 'N seconds' a count; 1.4 refuses both, as the installed pg_cron 1.4 does", () =>
   withClient(async (client) => {
-    const next = random(20261128);
-    const expression = generator(next);
-    const start = Date.parse("2026-01-01T00:00:00Z");
-    // cron-parser refuses a few lists pg_cron takes (a value twice, say): those are drawn again.
-    const readable = (): string => {
-      const candidate = expression();
-      try {
-        CronExpressionParser.parse(candidate, { tz: "UTC" });
-        return candidate;
-      } catch {
-        return readable();
-      }
-    };
-    const cases = Array.from({ length: 300 }, () => ({ expression: readable(), at: new Date(start + Math.floor(next() * 365 * 86_400_000)) }));
-    const horizonMs = 8 * 86_400_000;
-    const { rows } = await client.query(
-      `select public.cron_previous_occurrence(c.expression, c.at, interval '8 days') as at
-         from unnest($1::text[], $2::timestamptz[]) with ordinality as c(expression, at, n)
-        order by c.n`,
-      [cases.map((c) => c.expression), cases.map((c) => c.at)],
-    );
-    const disagreements = cases.flatMap((c, i) => {
-      const minuteStart = Math.floor(c.at.getTime() / 60_000) * 60_000;
-      // cron-parser's prev() is strictly before currentDate: one second into the minute includes the minute itself.
-      const expected = CronExpressionParser.parse(c.expression, { tz: "UTC", currentDate: new Date(minuteStart + 1000) }).prev().toDate();
-      const want = minuteStart - expected.getTime() <= horizonMs ? expected.toISOString() : null;
-      const got = rows[i].at === null ? null : (rows[i].at as Date).toISOString();
-      return got === want ? [] : [`${c.expression} at ${c.at.toISOString()}: SQL ${got}, cron-parser ${want}`];
-    });
-    expect(disagreements).toEqual([]);
-    // The sample is not trivial: most cases have an occurrence within the horizon, some do not.
-    const found = rows.filter((row) => row.at !== null).length;
-    expect(found).toBeGreaterThan(150);
-    expect(found).toBeLessThan(300);
+    const seconds = await client.query("select seconds, minutes from public.cron_schedule_fields('30 seconds', '1.5')");
+    expect(seconds.rows[0]).toEqual({ seconds: 30, minutes: null });
+    await expect(client.query("select public.cron_schedule_fields('30 seconds', '1.4')")).rejects.toMatchObject({ code: "22023" });
+    const { rows } = await client.query("select dom_last, days_of_month from public.cron_schedule_fields('0 6 $ * *', '1.6')");
+    expect(rows[0]).toEqual({ dom_last: true, days_of_month: [] });
+    await expect(client.query("select public.cron_schedule_fields('0 6 $ * *', '1.4')")).rejects.toMatchObject({ code: "22023" });
   }));

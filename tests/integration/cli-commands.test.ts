@@ -291,7 +291,8 @@ describe("reschedule", () => {
     ["0 6 * * 8", "day of week 8 is outside 0-7; give five fields in UTC, e.g. '0 6 * * *'"],
     ["5/10 * * * *", "minute '5/10' steps from a single value, which pg_cron refuses; write '5-59/10' or '*/10'; give five fields in UTC, e.g. '0 6 * * *'"],
     ["0 0 6 * * *", "it has 6 fields; pg_cron needs exactly 5"],
-    ["30-10 * * * *", "minute range '30-10' starts after it ends, so the job would never run"],
+    ["30-10 * * * *", "minute range '30-10' starts after it ends, which pg_cron never runs; write it as two ranges, e.g. '30-59,0-10'"],
+    ["@Daily", "pg_cron matches @ names case-sensitively and knows no '@Daily'; write '@daily'"],
     ["@reboot", "@reboot runs whenever pg_cron's scheduler starts, not on a clock"],
   ])("refuses %s with exit 2, naming the value and the fix, and changes nothing", (expression, reason) =>
     withClient(async (client) => {
@@ -354,7 +355,7 @@ describe("the bin, as an operator runs it", () => {
     const { status, stdout } = run(["--help"]);
     expect(status).toBe(0);
     expect(stdout).toMatch(/^usage: reminder-cron <command>/);
-    expect(stdout).toContain("exit codes: 0 ok, 1 alert or failed run, 2 bad input (nothing changed), 3 database or job unavailable");
+    expect(stdout).toContain("exit codes: 0 ok, 1 alert, failed run or drift, 2 bad input (nothing changed), 3 database, API or job unavailable");
   });
 
   test("status exits with the CLI's code (1: the probe has never succeeded)", () => {
@@ -367,7 +368,7 @@ describe("the bin, as an operator runs it", () => {
     const { status, stderr, stdout } = run(["stauts"]);
     expect(status).toBe(2);
     expect(stdout).toBe("");
-    expect(stderr).toBe('reminder-cron: unknown command "stauts": use one of status, pause, resume, run-now, reschedule, logs. Run reminder-cron --help for the usage.\n');
+    expect(stderr).toBe('reminder-cron: unknown command "stauts": use one of status, pause, resume, run-now, reschedule, logs, verify. Run reminder-cron --help for the usage.\n');
   });
 
   test("a database that does not answer exits 3, naming it without its password", async () => {

@@ -4,6 +4,7 @@
  * through Check, Diff, Create, Read, Update and Delete against the local stack. This proves the providers
  * serialize, load and reach the database outside the test process, with no connection in their closure.
  */
+import { readFileSync } from "node:fs";
 import { cronRunnerRole } from "../../infra/sql/names";
 import { withClient } from "../support/db";
 import { jobRows } from "../support/trigger";
@@ -30,8 +31,9 @@ afterAll(async () => {
   await removeProbes();
 });
 
-test("the host is a process of its own, and the serialized providers hold no connection", () => {
-  expect(host.pid).not.toBe(process.pid);
+test("the host is the SDK's dynamic-provider program in a process of its own, and the serialized providers hold no connection", () => {
+  const commandLine = readFileSync(`/proc/${host.pid}/cmdline`, "utf8").split("\0");
+  expect(commandLine.some((arg) => arg.endsWith("@pulumi/pulumi/cmd/dynamic-provider/index.js"))).toBe(true);
   const { hostname, port } = new URL(`postgres://${localStackConfigValues()["reminder-cron:dbHost"]}:${localStackConfigValues()["reminder-cron:dbPort"]}`);
   for (const serialized of Object.values(providers)) expect(serialized).not.toContain(`${hostname}:${port}`);
 });

@@ -39,7 +39,6 @@ const sameVerdict = [
   "0 12 1,15 * *",
   "@daily",
   "@midnight",
-  "@yearly",
   "1/20 * * * *",
   "60 * * * *",
   "0 24 * * *",
@@ -54,17 +53,26 @@ const sameVerdict = [
   "30 seconds",
   "0 0 $ * *",
   "@weekdays",
+  "@Daily", // pg_cron matches @ names case-sensitively
+  "@HOURLY",
+  "00000 6 * * *", // atoi: five digits are fine
+  "0 6 */2 * 1",
   "every morning",
   "",
 ];
 
 /** pg_cron takes these; we refuse them, each for the reason parseSchedule gives. */
 const strictOnPurpose = [
-  "0 0 6 * * *", // a sixth field is ignored: 06:00 in cron-parser's reading becomes 00:00 on the 6th
+  "0 0 6 * * *", // a sixth field is ignored: 06:00 in a seconds-first reading becomes 00:00 on the 6th
   "0 6 * * * extra",
   "@daily at six",
-  "5-2 * * * *", // a range that ends before it starts: accepted, and never runs
+  "5-2 * * * *", // a range that ends before it starts: 1.4 never runs it, 1.6 runs a byte pattern of it
   "@reboot", // runs at scheduler start, not on a clock
+  "@yearly", // 1.6 sets no month, so it never runs there
+  "5% * * * *", // pg_cron skips what follows a value
+  "4294967302 * * * *", // atoi reads it as minute 6
+  "0-59/100 * * * *", // a step past the field: 1.6.5 refuses it
+  "0 6 31 2 *", // never runs
 ];
 
 test.each(sameVerdict)("pg_cron and parseSchedule agree on '%s'", async (schedule) => {

@@ -2,12 +2,13 @@
  * The trigger and the function together on the local stack, end to end: pg_cron's tick, the dispatch as
  * cron_runner, pg_net's request with the Vault credential, the function's run, the notifications, and the
  * execution log's verdict. Vault points at the real function for this file and is put back afterwards.
+ * The same path on pg_cron's own clock is tests/clock/reminder-tick.test.ts.
  */
 import { Client } from "pg";
-import { waitFor, withClient } from "../support/db";
+import { withClient } from "../support/db";
 import { createAssignment, endpoint, notificationsFor, runRow, whileLeaseHeld } from "../support/reminder-scheduler";
-import { alterJob, asCronRunner, deleteSecret, dispatchAndReconcile, lastLogId, logRowsAfter, setSecret } from "../support/trigger";
-import { defaultCronExpression, defaultJobName, vaultSecrets } from "../../infra/sql/names";
+import { deleteSecret, dispatchAndReconcile, setSecret } from "../support/trigger";
+import { defaultJobName, vaultSecrets } from "../../infra/sql/names";
 
 const saved = new Map<string, string | undefined>();
 
@@ -69,28 +70,3 @@ test("a trigger while a run holds the lease is answered 409, logged as failed wi
       expect(skipped.status).toBe("skipped");
     });
   }));
-
-test("on pg_cron's own clock: the tick, the request, the run, the notification, and a succeeded log row", () =>
-  withClient(async (client) => {
-    const assignment = await createAssignment(client);
-    const before = await lastLogId(client);
-    await alterJob(client, { schedule: "* * * * *" });
-    try {
-      const logged = await waitFor(
-        "the next tick's outcome in cron_execution_log",
-        async () => (await logRowsAfter(client, before)).find((row) => row.status !== "dispatched"),
-        70000,
-        500,
-      );
-      expect(logged).toMatchObject({ status: "succeeded", http_status: 200 });
-      const run = await runOf(client, logged.id);
-      const notifications = await notificationsFor(client, assignment.id);
-      expect(notifications).toHaveLength(1);
-      expect(notifications[0].run_id).toBe(run.id);
-    } finally {
-      await alterJob(client, { schedule: defaultCronExpression });
-      // A tick that fired meanwhile is settled before the next test file reads the log.
-      await asCronRunner(client, () => client.query("select public.reconcile_reminder_runs()"));
-    }
-  }),
-  90000);

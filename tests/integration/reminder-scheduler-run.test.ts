@@ -8,7 +8,6 @@ import { waitFor, withClient } from "../support/db";
 import { callFunction, createAssignment, day, notificationsFor, runRow, whileLeaseHeld } from "../support/reminder-scheduler";
 import { followUpKind } from "../../infra/sql/reminder-data-names";
 
-const within = (answer: { elapsedMs: number }) => expect(answer.elapsedMs).toBeLessThan(5000);
 
 /** Holds a lock that makes every insert into notifications wait, so a run stays in its evaluation. */
 async function holdingNotifications<T>(fn: () => Promise<T>): Promise<T> {
@@ -34,7 +33,6 @@ test("a due assignment gets exactly one reminder, for its mentor, keyed by its d
   withClient(async (client) => {
     const assignment = await createAssignment(client, { assignedDaysAgo: 30, followUpIntervalDays: 14 });
     const answer = await callFunction({ body: { job_name: "run-test" } });
-    within(answer);
     expect(answer.status).toBe(200);
     const today = await day(client);
     const dueOn = await day(client, -16);
@@ -99,7 +97,6 @@ test("triggers fired at the same moment create one reminder between them; each i
     const assignment = await createAssignment(client);
     const answers = await Promise.all([1, 2, 3, 4].map((n) => callFunction({ body: { job_name: "daily-reminder-eval", run_id: n } })));
     for (const answer of answers) {
-      within(answer);
       expect([200, 409]).toContain(answer.status);
     }
     expect(answers.some((a) => a.status === 200)).toBe(true);
@@ -132,7 +129,6 @@ describe("the run lease", () => {
         const second = await callFunction({ body: { job_name: "daily-reminder-eval", run_id: 77 } });
         return { first, second };
       });
-      within(first);
       expect(first.status).toBe(202);
       expect(first.body).toMatchObject({ status: "running", as_of: await day(client) });
       expect(first.body.message).toMatch(/^The run takes longer than 4000 ms and continues; public\.reminder_runs row \d+ records its outcome\.$/);
@@ -188,7 +184,6 @@ test("a failing evaluation is answered 500, recorded as failed with the reason, 
     } finally {
       await client.query("drop trigger test_refuse_notifications on public.notifications; drop function public.test_refuse_notifications();");
     }
-    within(answer);
     expect(answer.status).toBe(500);
     expect(answer.body.error).toMatch(
       /^The reminder evaluation failed \(test: notifications are refused\)\. Run \d+ is recorded as failed in public\.reminder_runs and its lease is released; the next trigger tries again\.$/,

@@ -1,13 +1,12 @@
-import { writeFileSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { localDir } from "../../stack/paths";
-import { readState, startStack } from "../../stack/stack";
-import { isRunningStack } from "./stack-status";
+import { ensureToolchain } from "../../stack/install";
+import { lanesDir, lanesEnv } from "./lanes";
 
-/** Starts the local stack once per jest run, unless one already runs (then the teardown leaves it running). */
+/**
+ * Fixes where the test lanes live before jest forks its workers, which inherit the variable: a worker
+ * that moves its own REMINDER_CRON_LOCAL_DIR into a lane must still find the lanes' parent folder.
+ */
 export default async function globalSetup(): Promise<void> {
-  const alreadyRunning = await isRunningStack(readState());
-  await startStack({ log: (line) => process.stderr.write(`local stack: ${line}\n`) });
-  mkdirSync(localDir, { recursive: true });
-  writeFileSync(join(localDir, "jest-owns-stack"), alreadyRunning ? "no" : "yes");
+  process.env[lanesEnv] = lanesDir();
+  // Before the workers start their lanes side by side, so a fresh machine installs PostgreSQL once.
+  if (!process.env.DATABASE_URL) ensureToolchain();
 }

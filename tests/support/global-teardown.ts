@@ -1,11 +1,13 @@
-import { existsSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { localDir } from "../../stack/paths";
-import { stopStack } from "../../stack/stack";
+import { laneDirs, laneStack } from "./lanes";
 
+/**
+ * Stops every jest worker's stack (their data stays, so the next `npx jest` starts warm), all at once. The
+ * pgTAP lane may still be running beside jest under `npm test`, which stops it itself.
+ */
 export default async function globalTeardown(): Promise<void> {
-  const marker = join(localDir, "jest-owns-stack");
-  const owns = existsSync(marker) && readFileSync(marker, "utf8") === "yes";
-  rmSync(marker, { force: true });
-  if (owns) await stopStack();
+  if (process.env.DATABASE_URL) return;
+  const results = await Promise.all(laneDirs({ onlyWorkers: true }).map(async (dir) => ({ dir, ...(await laneStack(dir, "stop")) })));
+  for (const { dir, code, stderr } of results) {
+    if (code !== 0) process.stderr.write(`test lanes: stopping the stack in ${dir} failed: ${stderr.trim()}\n`);
+  }
 }

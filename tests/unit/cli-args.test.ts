@@ -32,16 +32,21 @@ describe("parseArgs", () => {
     [["logs"], { command: "logs" }],
     [["--help"], { command: "help" }],
     [["help"], { command: "help" }],
+    [["verify"], { command: "verify", json: false }],
+    [["verify", "--project-ref", "abcdefghijklmnopqrst", "--schedule", "30 5 * * *", "--json"], { command: "verify", projectRef: "abcdefghijklmnopqrst", schedule: "30 5 * * *", json: true }],
+    [["verify", "--project-ref=abcdefghijklmnopqrst", "--schedule=@daily"], { command: "verify", projectRef: "abcdefghijklmnopqrst", schedule: "@daily" }],
   ])("%j is understood", (argv, expected) => {
     expect(parseArgs(argv as string[])).toMatchObject(expected);
   });
 
   test.each([
-    [[], /^no command given: use one of status, pause, resume, run-now, reschedule, logs\. Run reminder-cron --help/],
-    [["stats"], /^unknown command "stats": use one of status, pause, resume, run-now, reschedule, logs\./],
+    [[], /^no command given: use one of status, pause, resume, run-now, reschedule, logs, verify\. Run reminder-cron --help/],
+    [["stats"], /^unknown command "stats": use one of status, pause, resume, run-now, reschedule, logs, verify\./],
     [["status", "--verbose"], /^unknown option "--verbose"\./],
     [["status", "now"], /^status takes no argument, and got "now"\./],
     [["status", "--since", "1h"], /^--since belongs to logs, not status\./],
+    [["status", "--project-ref", "abc"], /^--project-ref belongs to verify, not status\./],
+    [["logs", "--schedule", "0 6 * * *"], /^--schedule belongs to verify, not logs\./],
     [["logs", "--since"], /^--since needs a value\./],
     [["reschedule"], /^reschedule needs a cron expression in UTC, quoted, e\.g\. reminder-cron reschedule '30 5 \* \* \*'\./],
   ])("%j is refused with exit 2 and a message naming the fix", (argv, message) => {

@@ -35,7 +35,7 @@ describe("defaults", () => {
     expect(parseSettings(raw(), {}, "staging")).toEqual({
       cronExpression: "0 6 * * *",
       cronExpressionSource: "default",
-      schedule: { kind: "cron", expression: "0 6 * * *" },
+      schedule: expect.objectContaining({ kind: "cron", expression: "0 6 * * *" }),
       functionUrl: url,
       functionUrlSource: "reminder-cron:functionUrl",
       jobName: "daily-reminder-eval",
@@ -215,6 +215,10 @@ describe("schedules", () => {
     ["30 seconds", "1.5"],
     ["1 second", "1.5"],
     ["0 0 $ * *", "1.6"],
+    ["00000 6 * * *", "1.4"],
+    ["0 006 * * *", "1.4"],
+    ["0 6 */2 * 1", "1.4"],
+    ["30 SECONDS", "1.5"],
   ])("accepts %s on pg_cron %s", (schedule, version) => {
     expect(checkSchedule(schedule, version)).toHaveProperty("parsed");
   });
@@ -223,15 +227,23 @@ describe("schedules", () => {
     ["1/20 * * * *", "1.6", "minute '1/20' steps from a single value, which pg_cron refuses; write '1-59/20' or '*/20'"],
     ["60 * * * *", "1.6", "minute 60 is outside 0-59"],
     ["0 6 * * 8", "1.6", "day of week 8 is outside 0-7"],
-    ["0 6 * * fri-mon", "1.6", "day of week range 'fri-mon' starts after it ends, so the job would never run"],
+    ["0 6 * * fri-mon", "1.6", "day of week range 'fri-mon' starts after it ends, which pg_cron reads as a pattern of bits, not a wrap-around; write it as two ranges, e.g. '5-7,0-1'"],
     ["0 0 L * *", "1.6", "day of month 'L' is not a number from 1 to 31"],
     ["0 0 ? * *", "1.6", "day of month '?' is not '*', a number, a range 'a-b' or a step '*/n' or 'a-b/n'"],
     ["*/0 * * * *", "1.6", "minute '*/0' has a step of 0"],
     ["0 0 $ * *", "1.5", "'$' (last day of the month) needs pg_cron 1.6 or later, not 1.5"],
     ["60 seconds", "1.6", "pg_cron runs 'N seconds' schedules for N from 1 to 59 only, not 60"],
     ["@reboot", "1.6", "@reboot runs whenever pg_cron's scheduler starts, not on a clock; use a cron expression such as '0 6 * * *' (06:00 UTC daily)"],
-    ["@weekdays", "1.6", "pg_cron knows no '@weekdays'; it knows @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly"],
-    ["0 6 31 2 *", "1.6", "cron-parser refuses it: Invalid explicit day of month definition"],
+    ["@weekdays", "1.6", "pg_cron knows no '@weekdays'; it knows @monthly, @weekly, @daily, @midnight, @hourly (and @yearly, @annually, @reboot, which are refused here)"],
+    ["0 6 31 2 *", "1.6", "it never runs: no date matches its day-of-month, month and day-of-week fields; e.g. '0 6 * * *' (06:00 UTC daily)"],
+    ["@Daily", "1.6", "pg_cron matches @ names case-sensitively and knows no '@Daily'; write '@daily'"],
+    ["@HOURLY", "1.4", "pg_cron matches @ names case-sensitively and knows no '@HOURLY'; write '@hourly'"],
+    ["@yearly", "1.4", "@yearly never runs on pg_cron 1.6 (it sets no month); write '0 0 1 1 *', which runs at 00:00 UTC on 1 January on every version"],
+    ["5% * * * *", "1.4", "minute '5%' is not '*', a number, a range 'a-b' or a step '*/n' or 'a-b/n'"],
+    ["4294967302 * * * *", "1.4", "minute 4294967302 is outside 0-59 (pg_cron would read it as 6)"],
+    ["*/2147483648 * * * *", "1.6", "minute '*/2147483648' steps by more than 59, so it means its first value only (pg_cron 1.6.5 refuses it); write that value"],
+    ["30-10 * * * *", "1.6", "minute range '30-10' starts after it ends, which pg_cron reads as a pattern of bits, not a wrap-around; write it as two ranges, e.g. '30-59,0-10'"],
+    ["+30 seconds", "1.6", "'+30 seconds' has a sign, which pg_cron reads modulo 2^32; write the number of seconds (1-59) alone, e.g. '30 seconds'"],
   ])("refuses %s on pg_cron %s: %s", (schedule, version, problem) => {
     expect(checkSchedule(schedule, version)).toEqual({ problem });
   });
@@ -241,6 +253,13 @@ describe("schedules", () => {
     ["0 0 $ * *", "2026-02-03T00:00:00.000Z", "2026-02-28T00:00:00.000Z", "At 00:00, on the last day of the month (UTC)"],
     ["@weekly", "2026-01-01T00:00:00.000Z", "2026-01-04T00:00:00.000Z", "At 00:00, only on Sunday (UTC)"],
     ["30 seconds", "2026-01-01T00:00:00.000Z", "2026-01-01T00:00:30.000Z", "Every 30 seconds"],
+    // pg_cron (like vixie cron): a day field starting with '*' makes both day fields have to match, so an
+    // odd day that is a Monday; cron-parser said the next day that is odd or a Monday.
+    ["0 6 */2 * 1", "2026-12-01T07:00:00.000Z", "2026-12-07T06:00:00.000Z", "At 06:00, every 2 days in a month, if it is a Monday (UTC)"],
+    ["0 6 1-31/2 * 1", "2026-12-01T07:00:00.000Z", "2026-12-03T06:00:00.000Z", "At 06:00, every 2 days in a month, and on Monday (UTC)"],
+    ["00000 6 * * *", "2026-01-01T07:00:00.000Z", "2026-01-02T06:00:00.000Z", "At 06:00, every day (UTC)"],
+    ["0 6 1-31 * 1", "2026-01-01T07:00:00.000Z", "2026-01-02T06:00:00.000Z", "At 06:00, every day (UTC)"],
+    ["0 6 * * 0,7", "2026-01-01T07:00:00.000Z", "2026-01-04T06:00:00.000Z", "At 06:00, only on Sunday (UTC)"],
   ])("%s after %s runs next at %s, described as %s", (schedule, from, next, words) => {
     const result = checkSchedule(schedule, "1.6");
     if (!("parsed" in result)) throw new Error(result.problem);

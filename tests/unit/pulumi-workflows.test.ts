@@ -219,10 +219,12 @@ describe("the verify step's guard", () => {
   const script = action("./.github/actions/reminder-cron-verify").runs.steps[0].run!;
   let bin: string;
   beforeAll(() => {
-    // A stand-in npx on the PATH that records how it was called, so the guard is run for real.
+    // Stand-ins for npx and pulumi on the PATH that record how they were called, so the guard runs for real.
     bin = mkdtempSync(join(tmpdir(), "verify-guard-"));
-    writeFileSync(join(bin, "npx"), `#!/bin/sh\necho "npx $*" >> "${bin}/calls"\n`);
-    chmodSync(join(bin, "npx"), 0o755);
+    for (const [tool, output] of [["npx", ""], ["pulumi", "30 5 * * 1-5"]]) {
+      writeFileSync(join(bin, tool), `#!/bin/sh\nfor a in "$@"; do printf '[%s]' "$a" >> "${bin}/calls"; done\necho >> "${bin}/calls"\n${output ? `echo '${output}'\n` : ""}`);
+      chmodSync(join(bin, tool), 0o755);
+    }
   });
   afterAll(() => rmSync(bin, { recursive: true, force: true }));
 
@@ -239,10 +241,10 @@ describe("the verify step's guard", () => {
     expect(calls()).toBe("");
   });
 
-  test("with both it runs npx reminder-cron verify, and never prints the token", () => {
+  test("with both it runs npx reminder-cron verify with the stack's schedule, and never prints the token", () => {
     const result = run({ SUPABASE_ACCESS_TOKEN: "sbp_secret_token_value", SUPABASE_PROJECT_REF: "abcdefghijklmnopqrst" });
     expect(result.status).toBe(0);
-    expect(calls()).toBe("npx reminder-cron verify\n");
+    expect(calls()).toBe("[stack][output][schedule][--stack][prod]\n[reminder-cron][verify][--schedule][30 5 * * 1-5]\n");
     expect(result.stdout + result.stderr).not.toContain("sbp_secret_token_value");
   });
 });
