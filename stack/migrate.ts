@@ -10,6 +10,9 @@ import { migrationsDir, seedFile } from "./paths";
 
 const migrationName = /^(\d{14})_(.+)\.sql$/;
 
+/** The `code` of the error applyMigrations throws when an applied migration's file has changed since. */
+export const migrationChanged = "REMINDER_CRON_MIGRATION_CHANGED";
+
 export function migrationFiles(): { version: string; name: string; path: string }[] {
   if (!existsSync(migrationsDir)) return [];
   return readdirSync(migrationsDir)
@@ -32,12 +35,26 @@ export async function applyMigrations(postgresUrl: string, options: { seed: bool
     await client.query(`
       create schema if not exists supabase_migrations;
       create table if not exists supabase_migrations.schema_migrations (version text primary key, statements text[], name text)`);
-    const { rows } = await client.query<{ version: string }>("select version from supabase_migrations.schema_migrations");
-    const applied = new Set(rows.map((row) => row.version));
+    const { rows } = await client.query<{ version: string; statements: string[] | null }>("select version, statements from supabase_migrations.schema_migrations");
+    // This runner records a migration as one statement, the whole file; the Supabase CLI records it split
+    // into statements, which cannot be compared with the file, so only our own records are checked.
+    const applied = new Map(rows.map((row) => [row.version, row.statements?.length === 1 ? row.statements[0] : null]));
     const done: string[] = [];
     for (const migration of migrationFiles()) {
-      if (applied.has(migration.version)) continue;
       const sql = readFileSync(migration.path, "utf8");
+      if (applied.has(migration.version)) {
+        const was = applied.get(migration.version);
+        if (was !== null && was !== sql) {
+          throw Object.assign(
+            new Error(
+              `supabase/migrations/${migration.version}_${migration.name}.sql changed after this database applied it, and a migration is applied only once ` +
+                "(here as by `supabase db push`). Run `npm run db:reset` for a local stack; for a deployed database put the change in a new migration.",
+            ),
+            { code: migrationChanged },
+          );
+        }
+        continue;
+      }
       try {
         await client.query("begin");
         await client.query(sql);

@@ -6,6 +6,7 @@ import { Client } from "pg";
 import { asRole, stack, waitFor, withClient } from "../support/db";
 import { startEndpoint, TestEndpoint } from "../support/http-server";
 import { freePort } from "../../stack/cluster";
+import { applyMigrations, migrationChanged } from "../../stack/migrate";
 
 interface HttpResponseRow {
   status_code: number | null;
@@ -182,4 +183,21 @@ test("the stack reports where it runs: its postgres URL reaches this very server
   withClient(async (client) => {
     const { rows } = await client.query("select current_user, inet_server_port() as port, (select rolsuper from pg_roles where rolname = current_user) as superuser");
     expect(rows[0]).toEqual({ current_user: "postgres", port: Number(new URL(stack().postgresUrl).port), superuser: false });
+  }));
+
+test("a migration whose file changed after it was applied stops the start with the fix, and changes nothing", () =>
+  withClient(async (client) => {
+    const { rows } = await client.query("select version, name, statements from supabase_migrations.schema_migrations order by version limit 1");
+    const [{ version, name, statements }] = rows;
+    // As if the file had read otherwise when this database applied it.
+    await client.query("update supabase_migrations.schema_migrations set statements = array['-- an older text'] where version = $1", [version]);
+    try {
+      await expect(applyMigrations(stack().postgresUrl, { seed: false })).rejects.toMatchObject({
+        code: migrationChanged,
+        message: `supabase/migrations/${version}_${name}.sql changed after this database applied it, and a migration is applied only once (here as by \`supabase db push\`). Run \`npm run db:reset\` for a local stack; for a deployed database put the change in a new migration.`,
+      });
+    } finally {
+      await client.query("update supabase_migrations.schema_migrations set statements = $2 where version = $1", [version, statements]);
+    }
+    await expect(applyMigrations(stack().postgresUrl, { seed: false })).resolves.toEqual([]);
   }));
