@@ -7,11 +7,27 @@
  *   REMINDER_CRON_EXPRESSION  >  reminder-cron:cronExpression  >  '0 6 * * *'
  *   REMINDER_FUNCTION_URL     >  reminder-cron:functionUrl     (required)
  * An environment variable set to the empty string counts as unset (CI often expands a missing variable so).
+ * The variables count only where reminder-cron:allowEnvOverrides is true or the database is local: a
+ * variable left in a shell must not repoint prod's job on `pulumi up --stack prod`. Either way the program
+ * says so with pulumi.log.warn.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { defaultCronExpression, defaultJobName, minimumSigningKeyLength, vaultSecrets } from "./sql/names";
 import { jobNamePattern } from "./providers/cron-job";
-import { DbConnection, dbConfigKeys, dbDefaults, defaultSslMode, isLocalHost, projectName, SslMode, sslModes } from "./providers/db";
+import {
+  certificateFileProblem,
+  DbConnection,
+  dbConfigKeys,
+  dbDefaults,
+  defaultSslMode,
+  isLocalHost,
+  projectName,
+  resolveCertPath,
+  SslMode,
+  sslModes,
+  sslRootCertFix,
+  verifiesCertificate,
+} from "./providers/db";
 import { nextRun, normalizeSchedule, ParsedSchedule, parseSchedule } from "./providers/pg-cron-schedule";
 import { scheduleWords } from "./schedule-words";
 
@@ -23,6 +39,8 @@ export const configKeys = {
   pgCronVersion: "pgCronVersion",
   manageExtensions: "manageExtensions",
   adoptRole: "adoptRole",
+  allowEnvOverrides: "allowEnvOverrides",
+  protect: "protect",
   signingKey: "signingKey",
   ...dbConfigKeys,
 } as const;
@@ -53,6 +71,10 @@ export interface Settings {
   manageExtensions: boolean;
   /** Adopt an existing cron_runner (made by an earlier `supabase db push`) instead of creating it. */
   adoptRole: boolean;
+  /** Mark every resource `protect`ed, so `pulumi destroy` or a replacement stops instead of removing it (prod). */
+  protect: boolean;
+  /** What the program tells the user with pulumi.log.warn: an environment override used or ignored. */
+  notices: string[];
   /** The connection the dynamic providers also read (`user` is the login name: `<role>.<project-ref>` on Supabase's pooler). */
   db: Omit<DbConnection, "password"> & {
     /** The role the session runs as: the login name without a pooler's `.<project-ref>`. */
@@ -87,10 +109,20 @@ export function parseSettings(raw: RawConfig, env: Record<string, string | undef
   const setCommand = (key: string, example: string, secret = false) =>
     `pulumi config set ${secret ? "--secret " : ""}${full(key)} ${example} --stack ${stack}`;
 
-  /** A value from the environment (when set and not empty) or the stack config, and how to name it. */
+  const notices: string[] = [];
+  /** A value from the environment (when set, not empty and allowed) or the stack config, and how to name it. */
   const pick = (key: keyof typeof envOverrides) => {
     const fromEnv = env[envOverrides[key]];
-    if (!blank(fromEnv)) {
+    if (!blank(fromEnv) && !overridesAllowed) {
+      notices.push(
+        `${envOverrides[key]} is set in this shell but ignored: stack ${stack} takes ${full(configKeys[key])} from its config. ` +
+          `To override it for one run: ${setCommand(configKeys.allowEnvOverrides, "true")}; to change it for good: ${setCommand(configKeys[key], `'${fromEnv}'`)}`,
+      );
+    } else if (!blank(fromEnv)) {
+      notices.push(
+        `${envOverrides[key]} = '${fromEnv}' overrides ${full(configKeys[key])} for this run (${full(configKeys.allowEnvOverrides)} or a local database allows it); ` +
+          `the next run without it changes the job back.`,
+      );
       return {
         value: fromEnv,
         source: envOverrides[key],
@@ -109,13 +141,17 @@ export function parseSettings(raw: RawConfig, env: Record<string, string | undef
   const plain = (key: keyof RawConfig["values"]) => (blank(raw.values[key]) ? undefined : raw.values[key]!.trim());
   const label = (key: keyof RawConfig["values"]) => `${full(configKeys[key])} = '${raw.values[key]}'`;
 
-  function booleanOf(key: "jobActive" | "manageExtensions" | "adoptRole", fallback: boolean): boolean {
+  function booleanOf(key: "jobActive" | "manageExtensions" | "adoptRole" | "allowEnvOverrides" | "protect", fallback: boolean): boolean {
     const value = plain(key);
     if (value === undefined) return fallback;
     if (value === "true" || value === "false") return value === "true";
     problems.push(`${label(key)} is not true or false. Fix: ${setCommand(configKeys[key], String(fallback))}`);
     return fallback;
   }
+
+  // Before any pick(): a shell variable counts only where the stack opted in, or the database is local.
+  const hostSetting = plain("host");
+  const overridesAllowed = booleanOf("allowEnvOverrides", false) || (hostSetting !== undefined && isLocalHost(hostSetting));
 
   // pg_cron version first: what the schedule may use depends on it.
   let pgCronVersion = plain("pgCronVersion") ?? defaultPgCronVersion;
@@ -157,6 +193,7 @@ export function parseSettings(raw: RawConfig, env: Record<string, string | undef
   const jobActive = booleanOf("jobActive", true);
   const manageExtensions = booleanOf("manageExtensions", false);
   const adoptRole = booleanOf("adoptRole", false);
+  const protect = booleanOf("protect", false);
 
   const host = plain("host");
   if (host === undefined) {
@@ -179,15 +216,40 @@ export function parseSettings(raw: RawConfig, env: Record<string, string | undef
 
   const user = plain("user") ?? dbDefaults.user;
   // Supabase's pooler (Supavisor) logs in `<role>.<project-ref>`; the session's role is the part before the dot.
+  const poolerUser = /^[a-z_][a-z0-9_]{0,62}\.[a-z0-9]{20}$/;
+  const supabaseDirect = host?.match(/^db\.([a-z0-9]{20})\.supabase\.co$/);
   if (!/^[a-z_][a-z0-9_]{0,62}(\.[a-z0-9]+)?$/.test(user)) {
     problems.push(`${label("user")} is not a role name (or <role>.<project-ref> for Supabase's pooler). Fix: ${setCommand(configKeys.user, dbDefaults.user)}`);
+  } else if (host !== undefined && isSupabasePooler(host) && !poolerUser.test(user)) {
+    problems.push(
+      `${label("user")} cannot log in through Supabase's pooler ${host}: it takes <role>.<project-ref>, the 20-character reference of the project. ` +
+        `Fix: ${setCommand(configKeys.user, "postgres.<project-ref>")}`,
+    );
+  } else if (supabaseDirect && user.includes(".")) {
+    problems.push(
+      `${label("user")} is a pooler login name, but ${host} is the project's direct host, which takes the bare role. ` +
+        `Fix: ${setCommand(configKeys.user, user.split(".")[0])}, or connect through the pooler: ${setCommand(configKeys.host, "aws-0-<region>.pooler.supabase.com")}`,
+    );
   }
 
   const sslMode = (plain("sslMode") ?? defaultSslMode(host ?? "")) as SslMode;
+  const certSetting = plain("sslRootCert");
+  const sslRootCert = certSetting === undefined ? undefined : resolveCertPath(certSetting);
   if (!sslModes.includes(sslMode)) {
-    problems.push(`${label("sslMode")} is not one of ${sslModes.join(", ")}. Fix: ${setCommand(configKeys.sslMode, "require")}`);
+    problems.push(`${label("sslMode")} is not one of ${sslModes.join(", ")}. Fix: ${setCommand(configKeys.sslMode, "verify-full")}`);
   } else if (sslMode === "disable" && host !== undefined && !local) {
-    problems.push(`${label("sslMode")} would send the database password in clear to ${host}; only a local host may go without TLS. Fix: ${setCommand(configKeys.sslMode, "require")}`);
+    problems.push(`${label("sslMode")} would send the database password in clear to ${host}; only a local host may go without TLS. Fix: ${setCommand(configKeys.sslMode, "verify-full")}`);
+  } else if (verifiesCertificate(sslMode) && sslRootCert === undefined) {
+    const mode = raw.values.sslMode === undefined ? `${full(configKeys.sslMode)} defaults to '${sslMode}' for ${host}` : `${label("sslMode")}`;
+    problems.push(
+      `${full(configKeys.sslRootCert)} is not set, and ${mode}, which checks the server's certificate against it. ` +
+        `Fix: ${sslRootCertFix(stack)}; or, accepting an unverified server, ${setCommand(configKeys.sslMode, "require")}`,
+    );
+  } else if (verifiesCertificate(sslMode) && certificateFileProblem(sslRootCert!)) {
+    problems.push(`${label("sslRootCert")} ${certificateFileProblem(sslRootCert!)}. Fix: ${sslRootCertFix(stack)}`);
+  } else if (!verifiesCertificate(sslMode) && sslRootCert !== undefined) {
+    // libpq would verify the chain with a root certificate even under require, while Node would not: one meaning for all three.
+    problems.push(`${label("sslRootCert")} is set, but ${label("sslMode")} does not check certificates. Fix: ${setCommand(configKeys.sslMode, "verify-full")}, or pulumi config rm ${full(configKeys.sslRootCert)} --stack ${stack}`);
   }
 
   if (!raw.secretsSet.password && host !== undefined && !local) {
@@ -215,9 +277,14 @@ export function parseSettings(raw: RawConfig, env: Record<string, string | undef
     pgCronVersion,
     manageExtensions,
     adoptRole,
-    db: { host: host!, port, database, user, role: user.split(".")[0], sslMode },
+    protect,
+    notices,
+    db: { host: host!, port, database, user, role: user.split(".")[0], sslMode, ...(sslRootCert === undefined ? {} : { sslRootCert }) },
   };
 }
+
+/** Supabase's shared pooler (Supavisor): `aws-0-<region>.pooler.supabase.com` and its kin. */
+export const isSupabasePooler = (host: string) => /\.pooler\.supabase\.com$/i.test(host);
 
 /**
  * A schedule pg_cron `pgCronVersion` accepts, read as pg_cron reads it, less the deliberate refusals of
@@ -275,5 +342,6 @@ export function loadStackConfig(env: Record<string, string | undefined> = proces
     env,
     pulumi.getStack(),
   );
+  for (const notice of settings.notices) pulumi.log.warn(notice);
   return { ...settings, dbPassword, signingKey: signingKey! };
 }

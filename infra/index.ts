@@ -1,8 +1,10 @@
 /**
  * The Pulumi program of reminder-cron (Pulumi.yaml: main infra/). One ReminderCron per stack; the stack
  * outputs are what on-call reads with `pulumi stack output` (docs/pulumi.md explains each). None is secret.
+ * Each depends only on the stack config and the resources' state, never on the clock or the shell, so a
+ * second preview of an unchanged stack shows no change (`pulumi preview --expect-no-changes` in CI).
  */
-import { checkSchedule, loadStackConfig, nextRunUtc as nextRunAfter, scheduleInWords as inWords } from "./config";
+import { checkSchedule, loadStackConfig, scheduleInWords as inWords } from "./config";
 import { ReminderCron } from "./reminder-cron";
 import { normalizeSchedule, ParsedSchedule } from "./providers/pg-cron-schedule";
 import { operationsRunbook as operationsRunbookFor } from "./sql/operations-migration";
@@ -19,10 +21,8 @@ export const jobName = trigger.jobName;
 export const schedule = trigger.schedule;
 /** e.g. "At 06:00, every day (UTC)", read from the job's schedule. */
 export const scheduleInWords = trigger.schedule.apply((held) => describe(held, (parsed) => inWords(parsed)));
-/** The next run after this deployment, UTC, ISO 8601. */
-export const nextRunUtc = trigger.schedule.apply((held) => describe(held, (parsed) => nextRunAfter(parsed, new Date())));
-/** Where the schedule and the URL came from: an environment variable, the stack config, or the default. */
-export const configSources = { cronExpression: config.cronExpressionSource, functionUrl: config.functionUrlSource };
+// No next-run output: it would change with the clock on every preview. `npx reminder-cron status` computes
+// it when asked. Where a value came from is announced with pulumi.log.warn (config.ts), not exported.
 export const functionUrl = trigger.functionUrl;
 export const logTable = trigger.logTable;
 /** cron.job.jobid of the companion jobs: reconcile (every minute), missed-run catch-up, history retention. */

@@ -61,7 +61,8 @@ export class ReminderCron extends pulumi.ComponentResource {
   public readonly secrets: Record<keyof typeof vaultSecrets, VaultSecret>;
 
   constructor(name: string, args: ReminderCronArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("reminder-cron:index:ReminderCron", name, {}, opts);
+    // Every child inherits `protect` from the component (the SDK fills a child's unset protect from its parent).
+    super("reminder-cron:index:ReminderCron", name, {}, pulumi.mergeOptions(opts, args.protect ? { protect: true } : {}));
     const parent = this;
     const db = args.db;
 
@@ -97,6 +98,9 @@ export class ReminderCron extends pulumi.ComponentResource {
     });
 
     // As on Supabase, `postgres` is not a superuser: the provider must not try what only a superuser may.
+    // Through the pooler the login name is postgres.<ref>, but the session's role is postgres: the provider
+    // names roles in SQL (REASSIGN OWNED BY cron_runner TO <databaseUsername> when it drops the role), so it
+    // must be given the real one.
     function createDatabaseProvider() {
       return new postgresql.Provider(
         `${name}-postgres`,
@@ -105,8 +109,10 @@ export class ReminderCron extends pulumi.ComponentResource {
           port: db.port,
           database: db.database,
           username: db.user,
+          databaseUsername: db.role,
           password: args.dbPassword,
           sslmode: db.sslMode,
+          ...(db.sslRootCert === undefined ? {} : { sslrootcert: db.sslRootCert }),
           superuser: false,
         },
         { parent },
@@ -154,6 +160,8 @@ export class ReminderCron extends pulumi.ComponentResource {
 
     // One psql run per migration, in order, again whenever a file's content changes. The SQL goes in on
     // stdin so no machine-specific path lands in state; the password only in the (secret) environment.
+    // Only the content hash is a trigger (a trigger change replaces the Command, so `create` applies the
+    // file again); a new host, password or certificate path is an update, and `update` applies nothing.
     function applyMigrations(): command.local.Command[] {
       const environment: Record<string, pulumi.Input<string>> = {
         PGHOST: db.host,
@@ -164,6 +172,7 @@ export class ReminderCron extends pulumi.ComponentResource {
         PGAPPNAME: "reminder-cron-pulumi",
         PGCONNECT_TIMEOUT: "15",
       };
+      if (db.sslRootCert !== undefined) environment.PGSSLROOTCERT = db.sslRootCert;
       if (args.dbPassword) environment.PGPASSWORD = pulumi.secret(args.dbPassword);
       const applied: command.local.Command[] = [];
       for (const migration of migrations) {
@@ -172,7 +181,8 @@ export class ReminderCron extends pulumi.ComponentResource {
           new command.local.Command(
             `${name}-migration-${migration.version}`,
             {
-              create: "psql --no-psqlrc --set ON_ERROR_STOP=1 --single-transaction --quiet --file -",
+              create: applyMigrationCommand,
+              update: connectionChangedCommand,
               stdin: sql,
               environment,
               triggers: [createHash("sha256").update(sql).digest("hex")],
@@ -185,9 +195,14 @@ export class ReminderCron extends pulumi.ComponentResource {
       return applied;
     }
 
-    // One Grant per entry of the privilege matrix the migrations render, so the two cannot drift.
+    // One Grant per entry of the privilege matrix the migrations render, so the two cannot drift. A new
+    // `objects` replaces a Grant; created first, the new GRANT would be undone by the old one's REVOKE of
+    // the same privilege, so the old one goes first.
     function createGrants(): postgresql.Grant[] {
-      return matrix.map((grant) => new postgresql.Grant(grantResourceName(name, grant), grantArgs(grant, db.database), { parent, provider, dependsOn: [role, ...applied] }));
+      return matrix.map(
+        (grant) =>
+          new postgresql.Grant(grantResourceName(name, grant), grantArgs(grant, db.database), { parent, provider, dependsOn: [role, ...applied], deleteBeforeReplace: true }),
+      );
     }
 
     // Every job the migrations register, as the migrations register it, so refresh sees each one drift.
@@ -204,6 +219,12 @@ export class ReminderCron extends pulumi.ComponentResource {
     }
   }
 }
+
+/** psql applying the migration on stdin, all or nothing. */
+export const applyMigrationCommand = "psql --no-psqlrc --set ON_ERROR_STOP=1 --single-transaction --quiet --file -";
+
+/** What a Command runs when only its connection changed (rotation, pooler vs direct host): nothing, said why. */
+export const connectionChangedCommand = ": connection details changed, the migration did not, so it is not applied again";
 
 /** The committed migration file, refused when it differs from what infra/sql renders now. */
 export function committedMigration(migration: (typeof migrations)[number]): string {
@@ -227,8 +248,11 @@ export function grantArgs(grant: Grant, database: string): postgresql.GrantArgs 
     case "table":
       return { database, role: grant.role, schema: grant.schema, objectType: "table", objects: [grant.table], privileges: grant.privileges };
     case "function":
-      // The provider takes a function with its argument types as `name(types)` (terraform-provider-postgresql 1.20+).
-      return { database, role: grant.role, schema: grant.schema, objectType: "function", objects: [`${grant.function}(${grant.signature})`], privileges: ["EXECUTE"] };
+      // By bare name: the provider's read lists pg_proc by proname and keeps the rows whose name is in
+      // `objects`, so `name(types)` would match nothing and a revoked EXECUTE would never show on refresh.
+      // A bare name is exact only while the name has one overload; tests/integration/grant-drift.test.ts
+      // checks each of ours has.
+      return { database, role: grant.role, schema: grant.schema, objectType: "function", objects: [grant.function], privileges: ["EXECUTE"] };
     case "schema":
       return { database, role: grant.role, schema: grant.schema, objectType: "schema", privileges: grant.privileges };
   }

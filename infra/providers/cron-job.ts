@@ -205,14 +205,19 @@ export const cronJobProvider = {
     });
   },
 
-  async read(id: string, props?: Outputs): Promise<{ id: string; props?: Outputs }> {
+  async read(id: string, props?: Outputs): Promise<{ id: string; props?: Outputs; inputs?: Inputs }> {
     return inTransaction(this.connection, async (client) => {
-      const rows = await jobsNamed(client, id);
-      const row = rows.find((candidate) => candidate.username === props?.username) ?? rows[0];
+      // Only the owner state knows: a same-named job of another role is not ours, and adopting it would
+      // let destroy unschedule someone else's job. Without an owner (an import) nothing is adopted.
+      const row = props?.username ? await findJob(client, id, props.username) : undefined;
       // A blank id tells the engine the job is gone, and refresh drops it from state.
       if (!row) return { id: "" };
-      // diff compares these outputs with the program's inputs, so drift shows on the next preview.
-      return { id, props: outputsOf(row) };
+      // The live row is also the inputs: the engine shows a preview's property changes by comparing the
+      // inputs in state with the program's, so a job edited outside Pulumi shows as `schedule: 'a' => 'b'`
+      // rather than an update with no property lines.
+      const live = outputsOf(row);
+      const { jobId: _jobId, database: _database, ...inputs } = live;
+      return { id, props: live, inputs };
     });
   },
 
@@ -250,7 +255,11 @@ export const cronJobProvider = {
       if (row) await unscheduleAs(client, row);
     });
   },
-} satisfies pulumi.dynamic.ResourceProvider<Inputs, Outputs> & { connection: DbConnection | undefined };
+} satisfies Omit<pulumi.dynamic.ResourceProvider<Inputs, Outputs>, "read"> & {
+  // The SDK types ReadResult.inputs as Outputs; the host passes whatever it gets to the engine as inputs.
+  read(id: string, props?: Outputs): Promise<{ id?: string; props?: Outputs; inputs?: Inputs }>;
+  connection: DbConnection | undefined;
+};
 
 /**
  * A pg_cron job, created by adoption (a job of the same name and owner is kept, with its id) and changed

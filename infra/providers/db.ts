@@ -7,6 +7,8 @@
  * captured in the serialized provider nor passed as a resource input, so the password never reaches state,
  * and a rotated password works for `refresh` and `destroy` without an `up` first.
  */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { Client } from "pg";
 
 export const projectName = "reminder-cron";
@@ -19,6 +21,7 @@ export const dbConfigKeys = {
   user: "dbUser",
   password: "dbPassword",
   sslMode: "dbSslMode",
+  sslRootCert: "dbSslRootCert",
 } as const;
 
 export const sslModes = ["disable", "require", "verify-ca", "verify-full"] as const;
@@ -33,6 +36,8 @@ export interface DbConnection {
   user: string;
   password?: string;
   sslMode: SslMode;
+  /** Absolute path of the PEM root certificate that verify-ca and verify-full check the server against. */
+  sslRootCert?: string;
 }
 
 /** What the SDK's `ConfigureRequest.config` offers; a plain object works as well in tests. */
@@ -52,8 +57,46 @@ export function isLocalHost(host: string): boolean {
   );
 }
 
-/** TLS unless the database is on this machine: the password would otherwise cross the network in clear. */
-export const defaultSslMode = (host: string): SslMode => (isLocalHost(host) ? "disable" : "require");
+/**
+ * A remote database is verified (certificate chain and host name), so the password goes only to the server
+ * it was meant for; one on this machine needs no TLS.
+ */
+export const defaultSslMode = (host: string): SslMode => (isLocalHost(host) ? "disable" : "verify-full");
+
+/** Whether the mode checks the server's certificate against dbSslRootCert. */
+export const verifiesCertificate = (mode: SslMode) => mode === "verify-ca" || mode === "verify-full";
+
+/**
+ * The project root: the nearest directory at or above `from` that holds Pulumi.yaml. The program runs in
+ * `main` (infra/) and the provider host wherever the engine starts it, so a relative dbSslRootCert means
+ * the same file to both only when it is resolved against this.
+ */
+export function projectRoot(from: string = process.cwd()): string {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "Pulumi.yaml"))) return dir;
+    if (dirname(dir) === dir) return resolve(from);
+  }
+}
+
+/** dbSslRootCert as an absolute path: as given, or relative to the project root. */
+export const resolveCertPath = (path: string, from?: string) => (isAbsolute(path) ? path : join(projectRoot(from), path));
+
+/** Why `path` (absolute) cannot serve as the root certificate, or undefined. */
+export function certificateFileProblem(path: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === "ENOENT" ? `names no file (looked for ${path})` : `cannot be read (${code ?? (error as Error).message}: ${path})`;
+  }
+  return text.includes("-----BEGIN CERTIFICATE-----") ? undefined : `is not a PEM certificate (${path} holds no -----BEGIN CERTIFICATE----- block)`;
+}
+
+/** The one fix for a missing or bad root certificate, as every message gives it. */
+export const sslRootCertFix = (stack?: string) =>
+  `download the project's root certificate (Supabase dashboard: Database > Settings > SSL Configuration > Download certificate), save it in the project, e.g. certs/prod-ca-2021.crt, ` +
+  `then pulumi config set ${projectName}:${dbConfigKeys.sslRootCert} certs/prod-ca-2021.crt${stack ? ` --stack ${stack}` : ""}`;
 
 /** The connection from the stack config as the engine passes it to `configure()`. */
 export function connectionFromConfig(config: ConfigSource): DbConnection {
@@ -72,6 +115,19 @@ export function connectionFromConfig(config: ConfigSource): DbConnection {
   if (!sslModes.includes(sslMode)) {
     throw new Error(`${projectName}:${dbConfigKeys.sslMode} = '${sslMode}' is not one of ${sslModes.join(", ")}.`);
   }
+  // refresh and destroy configure the providers without running the program, so they check the
+  // certificate again here rather than trust that the program did.
+  const certSetting = get(dbConfigKeys.sslRootCert);
+  const sslRootCert = certSetting === undefined ? undefined : resolveCertPath(certSetting);
+  if (verifiesCertificate(sslMode)) {
+    const problem = sslRootCert === undefined ? "is not set" : certificateFileProblem(sslRootCert);
+    if (problem) {
+      throw new Error(
+        `${projectName}:${dbConfigKeys.sslRootCert}${certSetting === undefined ? "" : ` = '${certSetting}'`} ${problem}, and ${projectName}:${dbConfigKeys.sslMode} = '${sslMode}' checks the server against it. ` +
+          `Fix: ${sslRootCertFix()}`,
+      );
+    }
+  }
   return {
     host,
     port: Number(get(dbConfigKeys.port) ?? dbDefaults.port),
@@ -79,7 +135,22 @@ export function connectionFromConfig(config: ConfigSource): DbConnection {
     user: get(dbConfigKeys.user) ?? dbDefaults.user,
     password: get(dbConfigKeys.password),
     sslMode,
+    ...(sslRootCert === undefined ? {} : { sslRootCert }),
   };
+}
+
+/**
+ * node-postgres' `ssl` option for a libpq sslmode, so Node checks exactly what psql (PGSSLROOTCERT) and the
+ * postgresql provider (sslrootcert) check: require encrypts without checking; verify-ca checks the chain
+ * against the root certificate only; verify-full checks the chain and that the certificate names the host.
+ */
+export function nodeSslOptions(connection: Pick<DbConnection, "sslMode" | "sslRootCert">): false | { rejectUnauthorized: boolean; ca?: string; checkServerIdentity?: () => undefined } {
+  if (connection.sslMode === "disable") return false;
+  if (connection.sslMode === "require") return { rejectUnauthorized: false };
+  // A root certificate replaces Node's CAs, as sslrootcert replaces libpq's default.
+  const ca = connection.sslRootCert === undefined ? undefined : readFileSync(connection.sslRootCert, "utf8");
+  const base = { rejectUnauthorized: true, ...(ca === undefined ? {} : { ca }) };
+  return connection.sslMode === "verify-ca" ? { ...base, checkServerIdentity: () => undefined } : base;
 }
 
 /**
@@ -101,9 +172,7 @@ export async function inTransaction<T>(connection: DbConnection | undefined, fn:
     database: connection.database,
     user: connection.user,
     password: connection.password,
-    // verify-ca and verify-full check the server's certificate against Node's CAs (add Supabase's root
-    // certificate with NODE_EXTRA_CA_CERTS); require encrypts without checking, as libpq's sslmode=require.
-    ssl: connection.sslMode === "disable" ? false : { rejectUnauthorized: connection.sslMode !== "require" },
+    ssl: nodeSslOptions(connection),
     application_name: "reminder-cron-pulumi",
     connectionTimeoutMillis: 15000,
   });

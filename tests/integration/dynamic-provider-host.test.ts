@@ -12,6 +12,12 @@ import { ProviderHost, serializedProviders, startProviderHost, urnOf } from "../
 import { alterByHand, localStackConfigValues, probeJobPrefix, probeSecretPrefix, removeProbes, secretsNamed } from "../support/pulumi-providers";
 
 let host: ProviderHost;
+
+/** What a preview shows for a resource whose provider gives no detailed diff: each input that differs, old => new. */
+function propertyChanges(old: Record<string, unknown>, wanted: Record<string, unknown>): Record<string, [unknown, unknown]> {
+  const keys = [...new Set([...Object.keys(old), ...Object.keys(wanted)])].filter((key) => key !== "__provider");
+  return Object.fromEntries(keys.filter((key) => JSON.stringify(old[key]) !== JSON.stringify(wanted[key])).map((key) => [key, [old[key], wanted[key]]]));
+}
 let providers: { cronJob: string; vaultSecret: string };
 
 beforeAll(async () => {
@@ -68,13 +74,23 @@ describe("CronJob through the host", () => {
     expect(await host.diff(urn, id, state, { ...inputs, jobName: `${jobName}-2` })).toEqual({ changes: "some", replaces: ["jobName"], deleteBeforeReplace: true });
   });
 
-  test("Read (refresh) sees a pause made outside Pulumi, and Diff then reports it", async () => {
-    await alterByHand(String(state.jobId), cronRunnerRole, { active: false });
+  test("Read (refresh) sees a job edited outside Pulumi, and hands the engine the live row as inputs: the exact property change", async () => {
+    await alterByHand(String(state.jobId), cronRunnerRole, { schedule: "45 5 * * *", active: false });
     const read = await host.read(urn, id, state);
     expect(read.id).toBe(id);
-    expect(read.properties).toMatchObject({ active: false, jobId: state.jobId, __provider: providers.cronJob });
-    expect((await host.diff(urn, id, read.properties, inputs)).changes).toBe("some");
+    expect(read.properties).toMatchObject({ schedule: "45 5 * * *", active: false, jobId: state.jobId, __provider: providers.cronJob });
+    // Refresh stores these as the resource's inputs; the engine renders a preview's property lines by
+    // comparing them with the program's inputs, since a dynamic provider's diff carries no detailed diff.
+    expect(read.inputs).toEqual({ ...inputs, schedule: "45 5 * * *", active: false });
+    expect(propertyChanges(read.inputs!, inputs)).toEqual({ schedule: ["45 5 * * *", "0 3 * * *"], active: [false, true] });
+    expect(await host.diff(urn, id, read.properties, inputs)).toEqual({ changes: "some", replaces: [], deleteBeforeReplace: false });
     state = read.properties;
+  });
+
+  test("Read never adopts a same-named job of another owner: with ours gone, refresh drops it from state", async () => {
+    const other = { ...state, username: "postgres" };
+    // A state that says the job is postgres's: cron_runner's row, the only one there, is not that job.
+    expect(await host.read(urn, id, other)).toEqual({ id: "", properties: { __provider: providers.cronJob } });
   });
 
   test("Update changes the job in place, keeping its id", async () => {

@@ -94,10 +94,24 @@ describe("create", () => {
 });
 
 describe("read (what refresh sees)", () => {
-  test("returns the job as the database holds it", async () => {
+  test("returns the job as the database holds it, and the same row as the inputs refresh stores", async () => {
     const { outs } = await provider.create(wanted);
     const read = await provider.read(jobName, outs);
-    expect(read).toEqual({ id: jobName, props: outs });
+    expect(read).toEqual({ id: jobName, props: outs, inputs: wanted });
+  });
+
+  test("never adopts a same-named job of another owner once ours is gone, so destroy cannot unschedule it", async () => {
+    const { outs } = await provider.create(wanted);
+    await withClient((client) => client.query("select cron.unschedule($1::bigint)", [outs.jobId]), { admin: true });
+    const others = await scheduleByHand("pulumi_test_other", jobName, "15 4 * * *", "select 2");
+    expect(await provider.read(jobName, outs)).toEqual({ id: "" });
+    await provider.delete(jobName, outs);
+    expect((await rows()).map((row) => row.jobid)).toEqual([others]);
+  });
+
+  test("adopts nothing without an owner to look for (an import)", async () => {
+    await provider.create(wanted);
+    expect(await provider.read(jobName)).toEqual({ id: "" });
   });
 
   test("sees a schedule and a pause made with cron.alter_job outside Pulumi, and diff then reports a change", async () => {
@@ -107,6 +121,7 @@ describe("read (what refresh sees)", () => {
     const read = await provider.read(jobName, outs);
 
     expect(read.props).toMatchObject({ schedule: "45 5 * * *", active: false, jobId: outs.jobId });
+    expect(read.inputs).toEqual({ ...wanted, schedule: "45 5 * * *", active: false });
     expect(await provider.diff(jobName, read.props as Outputs, wanted)).toEqual({ changes: true });
   });
 

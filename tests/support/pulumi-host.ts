@@ -49,7 +49,8 @@ export interface ProviderHost {
   check(urn: string, olds: Props, news: Props): Promise<{ inputs: Props; failures: { property: string; reason: string }[] }>;
   diff(urn: string, id: string, olds: Props, news: Props): Promise<{ changes: "none" | "some" | "unknown"; replaces: string[]; deleteBeforeReplace: boolean }>;
   create(urn: string, properties: Props): Promise<{ id: string; properties: Props }>;
-  read(urn: string, id: string, properties: Props): Promise<{ id: string; properties: Props }>;
+  /** `inputs` is what refresh stores as the resource's inputs, when the provider returns them. */
+  read(urn: string, id: string, properties: Props): Promise<{ id: string; properties: Props; inputs?: Props }>;
   update(urn: string, id: string, olds: Props, news: Props): Promise<{ properties: Props }>;
   delete(urn: string, id: string, properties: Props): Promise<void>;
   stop(): Promise<void>;
@@ -101,7 +102,8 @@ export async function startProviderHost(): Promise<ProviderHost> {
     },
     async read(urn, id, properties) {
       const response = await call<proto.ReadRequest, proto.ReadResponse>(client.read, new proto.ReadRequest().setUrn(urn).setId(id).setProperties(struct(properties)));
-      return { id: response.getId(), properties: response.getProperties()!.toJavaScript() as Props };
+      const inputs = response.getInputs()?.toJavaScript() as Props | undefined;
+      return { id: response.getId(), properties: response.getProperties()!.toJavaScript() as Props, ...(inputs ? { inputs } : {}) };
     },
     async update(urn, id, olds, news) {
       const response = await call<proto.UpdateRequest, proto.UpdateResponse>(

@@ -58,6 +58,8 @@ export async function runProgram(options: {
   preview?: boolean;
   /** What to import once the mocks are set; by default the program. Runs in the fresh module registry. */
   load?: () => Promise<Record<string, any>>;
+  /** Called with this run's @pulumi/pulumi before the program loads, e.g. to watch pulumi.log. */
+  before?: (pulumi: typeof PulumiModule) => void;
 }): Promise<ProgramRun> {
   const namespaced = (key: string) => (key.includes(":") ? key : `${project}:${key}`);
   const config = Object.fromEntries(Object.entries(options.config).map(([key, value]) => [namespaced(key), value]));
@@ -82,6 +84,7 @@ export async function runProgram(options: {
       options.preview ?? false,
     );
     pulumi.runtime.setAllConfig(config, (options.secretKeys ?? []).map(namespaced));
+    options.before?.(pulumi);
 
     const saved = Object.fromEntries(Object.keys(options.env ?? {}).map((name) => [name, process.env[name]]));
     for (const [name, value] of Object.entries(options.env ?? {})) setEnv(name, value);

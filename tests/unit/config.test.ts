@@ -2,13 +2,17 @@
  * The stack configuration: defaults, the environment's precedence, and one clear refusal per bad value
  * (naming the key or variable, the value and the fix), all problems at once, before anything changes.
  */
+import { join } from "node:path";
 import { checkSchedule, functionUrlProblem, nextRunUtc, parseSettings, RawConfig, scheduleInWords } from "../../infra/config";
+import { repoRoot } from "../../stack/paths";
 
 const url = "https://abcdefghijklmnopqrst.supabase.co/functions/v1/reminder-scheduler";
+/** A real PEM root certificate (self-signed, trusted nowhere), as the download from the dashboard would be. */
+const testCert = join(repoRoot, "tests", "fixtures", "test-root-ca.crt");
 
 function raw(values: RawConfig["values"] = {}, secretsSet: Partial<RawConfig["secretsSet"]> = {}, signingKeyLength = 64): RawConfig {
   return {
-    values: { functionUrl: url, host: "db.abcdefghijklmnopqrst.supabase.co", ...values },
+    values: { functionUrl: url, host: "db.abcdefghijklmnopqrst.supabase.co", sslRootCert: testCert, ...values },
     secretsSet: { password: true, signingKey: true, ...secretsSet },
     signingKeyLength,
   };
@@ -28,7 +32,7 @@ function problemOf(config: RawConfig, env: Record<string, string | undefined> = 
 }
 
 describe("defaults", () => {
-  test("a minimal remote stack runs daily at 06:00 UTC as daily-reminder-eval over TLS as postgres", () => {
+  test("a minimal remote stack runs daily at 06:00 UTC as daily-reminder-eval over verified TLS as postgres", () => {
     expect(parseSettings(raw(), {}, "staging")).toEqual({
       cronExpression: "0 6 * * *",
       cronExpressionSource: "default",
@@ -40,18 +44,21 @@ describe("defaults", () => {
       pgCronVersion: "1.4",
       manageExtensions: false,
       adoptRole: false,
-      db: { host: "db.abcdefghijklmnopqrst.supabase.co", port: 5432, database: "postgres", user: "postgres", role: "postgres", sslMode: "require" },
+      protect: false,
+      notices: [],
+      db: { host: "db.abcdefghijklmnopqrst.supabase.co", port: 5432, database: "postgres", user: "postgres", role: "postgres", sslMode: "verify-full", sslRootCert: testCert },
     });
   });
 
   test("a local database needs neither TLS nor a password, and may be called over http", () => {
-    const settings = parseSettings(raw({ host: "127.0.0.1", functionUrl: "http://127.0.0.1:54321/functions/v1/reminder-scheduler" }, { password: false }), {}, "dev");
+    const settings = parseSettings(raw({ host: "127.0.0.1", sslRootCert: undefined, functionUrl: "http://127.0.0.1:54321/functions/v1/reminder-scheduler" }, { password: false }), {}, "dev");
     expect(settings.db.sslMode).toBe("disable");
     expect(settings.functionUrl).toBe("http://127.0.0.1:54321/functions/v1/reminder-scheduler");
   });
 
   test("the pooler's login name <role>.<project-ref> runs the session as <role>", () => {
-    expect(parseSettings(raw({ user: "postgres.abcdefghijklmnopqrst" }), {}, "staging").db).toMatchObject({ user: "postgres.abcdefghijklmnopqrst", role: "postgres" });
+    const pooler = { host: "aws-0-eu-central-1.pooler.supabase.com", user: "postgres.abcdefghijklmnopqrst" };
+    expect(parseSettings(raw(pooler), {}, "staging").db).toMatchObject({ user: "postgres.abcdefghijklmnopqrst", role: "postgres" });
   });
 
   test("the schedule is stored as pg_cron will hold it: trimmed, one space between fields", () => {
@@ -59,24 +66,25 @@ describe("defaults", () => {
   });
 });
 
-describe("environment overrides", () => {
+describe("environment overrides, where the stack opted in", () => {
+  const optedIn = (values: RawConfig["values"] = {}) => raw({ allowEnvOverrides: "true", ...values });
   test.each([
     ["REMINDER_CRON_EXPRESSION beats the stack config", { cronExpression: "0 7 * * *" }, { REMINDER_CRON_EXPRESSION: "15 8 * * *" }, "15 8 * * *", "REMINDER_CRON_EXPRESSION"],
     ["the stack config beats the default", { cronExpression: "0 7 * * *" }, {}, "0 7 * * *", "reminder-cron:cronExpression"],
     ["an empty REMINDER_CRON_EXPRESSION counts as unset", { cronExpression: "0 7 * * *" }, { REMINDER_CRON_EXPRESSION: "" }, "0 7 * * *", "reminder-cron:cronExpression"],
     ["the default applies when neither is set", {}, {}, "0 6 * * *", "default"],
   ])("%s", (_what, values, env, expression, source) => {
-    const settings = parseSettings(raw(values), env, "staging");
+    const settings = parseSettings(optedIn(values), env, "staging");
     expect([settings.cronExpression, settings.cronExpressionSource]).toEqual([expression, source]);
   });
 
   test("REMINDER_FUNCTION_URL beats reminder-cron:functionUrl", () => {
-    const settings = parseSettings(raw(), { REMINDER_FUNCTION_URL: "https://other.supabase.co/functions/v1/reminder-scheduler" }, "staging");
+    const settings = parseSettings(optedIn(), { REMINDER_FUNCTION_URL: "https://other.supabase.co/functions/v1/reminder-scheduler" }, "staging");
     expect([settings.functionUrl, settings.functionUrlSource]).toEqual(["https://other.supabase.co/functions/v1/reminder-scheduler", "REMINDER_FUNCTION_URL"]);
   });
 
   test("a bad value from the environment is named as the variable, with the fix to change or unset it", () => {
-    expect(problemOf(raw(), { REMINDER_CRON_EXPRESSION: "0 6 * *" })).toBe(
+    expect(problemOf(optedIn(), { REMINDER_CRON_EXPRESSION: "0 6 * *" })).toBe(
       "- REMINDER_CRON_EXPRESSION = '0 6 * *' (environment; overrides reminder-cron:cronExpression) is not a schedule pg_cron 1.4 (reminder-cron:pgCronVersion) accepts: " +
         "it has 4 fields; pg_cron needs exactly 5 (minute hour day-of-month month day-of-week, UTC). Example: '0 6 * * *' (06:00 UTC daily). " +
         "Fix: export REMINDER_CRON_EXPRESSION='0 6 * * *', or unset it to use reminder-cron:cronExpression",
@@ -139,7 +147,7 @@ describe("refusals name the key, the value and the fix", () => {
     [
       "TLS switched off towards a remote host",
       raw({ sslMode: "disable" }),
-      "- reminder-cron:dbSslMode = 'disable' would send the database password in clear to db.abcdefghijklmnopqrst.supabase.co; only a local host may go without TLS. Fix: pulumi config set reminder-cron:dbSslMode require --stack staging",
+      "- reminder-cron:dbSslMode = 'disable' would send the database password in clear to db.abcdefghijklmnopqrst.supabase.co; only a local host may go without TLS. Fix: pulumi config set reminder-cron:dbSslMode verify-full --stack staging",
     ],
     [
       "the database host placeholder",
@@ -265,5 +273,97 @@ describe("schedules", () => {
     if (!("parsed" in result)) throw new Error(result.problem);
     expect(nextRunUtc(result.parsed, new Date(from))).toBe(next);
     expect(scheduleInWords(result.parsed)).toBe(words);
+  });
+});
+
+describe("environment overrides need an opt-in, and are announced either way", () => {
+  const env = { REMINDER_CRON_EXPRESSION: "15 8 * * *", REMINDER_FUNCTION_URL: "https://other.supabase.co/functions/v1/reminder-scheduler" };
+
+  test("a remote stack without reminder-cron:allowEnvOverrides ignores both variables and says how to opt in or change the config", () => {
+    const settings = parseSettings(raw({ cronExpression: "0 7 * * *" }), env, "prod");
+    expect([settings.cronExpression, settings.functionUrl]).toEqual(["0 7 * * *", url]);
+    expect(settings.notices).toEqual([
+      "REMINDER_CRON_EXPRESSION is set in this shell but ignored: stack prod takes reminder-cron:cronExpression from its config. " +
+        "To override it for one run: pulumi config set reminder-cron:allowEnvOverrides true --stack prod; to change it for good: pulumi config set reminder-cron:cronExpression '15 8 * * *' --stack prod",
+      "REMINDER_FUNCTION_URL is set in this shell but ignored: stack prod takes reminder-cron:functionUrl from its config. " +
+        "To override it for one run: pulumi config set reminder-cron:allowEnvOverrides true --stack prod; to change it for good: pulumi config set reminder-cron:functionUrl 'https://other.supabase.co/functions/v1/reminder-scheduler' --stack prod",
+    ]);
+  });
+
+  test("an ignored variable is not validated: a bad value left in a shell does not stop the run", () => {
+    expect(parseSettings(raw(), { REMINDER_CRON_EXPRESSION: "not a schedule" }, "prod").cronExpression).toBe("0 6 * * *");
+  });
+
+  test("with the opt-in the variables win, and each use is announced with the config key it overrides", () => {
+    const settings = parseSettings(raw({ allowEnvOverrides: "true" }), env, "staging");
+    expect([settings.cronExpression, settings.functionUrl]).toEqual(["15 8 * * *", "https://other.supabase.co/functions/v1/reminder-scheduler"]);
+    expect(settings.notices).toEqual([
+      "REMINDER_CRON_EXPRESSION = '15 8 * * *' overrides reminder-cron:cronExpression for this run (reminder-cron:allowEnvOverrides or a local database allows it); the next run without it changes the job back.",
+      "REMINDER_FUNCTION_URL = 'https://other.supabase.co/functions/v1/reminder-scheduler' overrides reminder-cron:functionUrl for this run (reminder-cron:allowEnvOverrides or a local database allows it); the next run without it changes the job back.",
+    ]);
+  });
+
+  test("a local database needs no opt-in", () => {
+    const local = raw({ host: "127.0.0.1", sslRootCert: undefined }, { password: false });
+    expect(parseSettings(local, { REMINDER_CRON_EXPRESSION: "15 8 * * *" }, "dev").cronExpression).toBe("15 8 * * *");
+  });
+});
+
+describe("TLS: one root certificate for Node, psql and the postgresql provider", () => {
+  test("a remote host defaults to verify-full and, without a certificate, stops naming both keys and the download", () => {
+    expect(problemOf(raw({ sslRootCert: undefined }))).toBe(
+      "- reminder-cron:dbSslRootCert is not set, and reminder-cron:dbSslMode defaults to 'verify-full' for db.abcdefghijklmnopqrst.supabase.co, which checks the server's certificate against it. " +
+        "Fix: download the project's root certificate (Supabase dashboard: Database > Settings > SSL Configuration > Download certificate), save it in the project, e.g. certs/prod-ca-2021.crt, " +
+        "then pulumi config set reminder-cron:dbSslRootCert certs/prod-ca-2021.crt --stack staging; or, accepting an unverified server, pulumi config set reminder-cron:dbSslMode require --stack staging",
+    );
+  });
+
+  test("a relative path is resolved against the project root (where Pulumi.yaml is), wherever the program runs", () => {
+    expect(parseSettings(raw({ sslRootCert: "tests/fixtures/test-root-ca.crt" }), {}, "staging").db.sslRootCert).toBe(testCert);
+  });
+
+  test.each([
+    ["a path that names no file", "certs/missing.crt", `names no file (looked for ${join(repoRoot, "certs", "missing.crt")})`],
+    ["a file that is not a certificate", "package.json", `is not a PEM certificate (${join(repoRoot, "package.json")} holds no -----BEGIN CERTIFICATE----- block)`],
+  ])("refuses %s, naming the key, the value and the fix", (_what, path, problem) => {
+    expect(problemOf(raw({ sslRootCert: path }))).toBe(
+      `- reminder-cron:dbSslRootCert = '${path}' ${problem}. Fix: download the project's root certificate (Supabase dashboard: Database > Settings > SSL Configuration > Download certificate), ` +
+        "save it in the project, e.g. certs/prod-ca-2021.crt, then pulumi config set reminder-cron:dbSslRootCert certs/prod-ca-2021.crt --stack staging",
+    );
+  });
+
+  test("refuses a certificate with require, which libpq would verify and Node would not", () => {
+    expect(problemOf(raw({ sslMode: "require" }))).toBe(
+      `- reminder-cron:dbSslRootCert = '${testCert}' is set, but reminder-cron:dbSslMode = 'require' does not check certificates. ` +
+        "Fix: pulumi config set reminder-cron:dbSslMode verify-full --stack staging, or pulumi config rm reminder-cron:dbSslRootCert --stack staging",
+    );
+  });
+
+  test("require without a certificate is the documented, explicit way to skip verification", () => {
+    expect(parseSettings(raw({ sslMode: "require", sslRootCert: undefined }), {}, "staging").db).toMatchObject({ sslMode: "require" });
+  });
+});
+
+describe("Supabase's pooler", () => {
+  test("refuses the bare role through the pooler, which knows the project only from the login name", () => {
+    expect(problemOf(raw({ host: "aws-0-eu-central-1.pooler.supabase.com", user: "postgres" }))).toBe(
+      "- reminder-cron:dbUser = 'postgres' cannot log in through Supabase's pooler aws-0-eu-central-1.pooler.supabase.com: it takes <role>.<project-ref>, the 20-character reference of the project. " +
+        "Fix: pulumi config set reminder-cron:dbUser postgres.<project-ref> --stack staging",
+    );
+  });
+
+  test("refuses a pooler login name on the direct host, which takes the bare role", () => {
+    expect(problemOf(raw({ user: "postgres.abcdefghijklmnopqrst" }))).toBe(
+      "- reminder-cron:dbUser = 'postgres.abcdefghijklmnopqrst' is a pooler login name, but db.abcdefghijklmnopqrst.supabase.co is the project's direct host, which takes the bare role. " +
+        "Fix: pulumi config set reminder-cron:dbUser postgres --stack staging, or connect through the pooler: pulumi config set reminder-cron:dbHost aws-0-<region>.pooler.supabase.com --stack staging",
+    );
+  });
+});
+
+describe("protect", () => {
+  test("is off unless the stack sets it, and must be a boolean", () => {
+    expect(parseSettings(raw(), {}, "staging").protect).toBe(false);
+    expect(parseSettings(raw({ protect: "true" }), {}, "prod").protect).toBe(true);
+    expect(problemOf(raw({ protect: "yes" }))).toBe("- reminder-cron:protect = 'yes' is not true or false. Fix: pulumi config set reminder-cron:protect false --stack staging");
   });
 });

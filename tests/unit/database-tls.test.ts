@@ -1,0 +1,131 @@
+/**
+ * dbSslMode and dbSslRootCert as Node and psql apply them, against a real TLS endpoint: a small server that
+ * speaks PostgreSQL's SSLRequest and then TLS with a certificate for `localhost`, signed by a CA made for
+ * the test (openssl). What each mode must accept and refuse is libpq's: require encrypts without checking,
+ * verify-ca checks the chain, verify-full the chain and the host name. The handshake is what is checked;
+ * the server answers nothing after it, so a connection that got that far ends with "terminated".
+ */
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, Server, Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TLSSocket } from "node:tls";
+import { connectionFromConfig, DbConnection, inTransaction, nodeSslOptions, SslMode } from "../../infra/providers/db";
+import { repoRoot } from "../../stack/paths";
+
+let dir: string;
+let server: Server;
+let port: number;
+const files = { ca: "", otherCa: join(repoRoot, "tests", "fixtures", "test-root-ca.crt") };
+
+const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "reminder-cron-tls-"));
+  openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=reminder-cron test CA");
+  openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost");
+  writeFileSync(join(dir, "san.ext"), "subjectAltName=DNS:localhost\n");
+  openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "san.ext");
+  files.ca = join(dir, "ca.crt");
+  const { readFileSync } = await import("node:fs");
+  const key = readFileSync(join(dir, "server.key"));
+  const cert = readFileSync(join(dir, "server.crt"));
+
+  // SSLRequest is 8 bytes (length 8, code 80877103); the answer 'S' starts TLS on the same socket.
+  server = createServer((socket: Socket) => {
+    socket.once("data", () => {
+      socket.write("S");
+      const tls = new TLSSocket(socket, { isServer: true, key, cert });
+      tls.on("error", () => undefined);
+      tls.once("data", () => tls.destroy());
+    });
+    socket.on("error", () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  port = (server.address() as { port: number }).port;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server?.close(resolve));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** How far Node got through the provider's own connection code: "handshake" (past TLS) or the TLS error. */
+async function nodeConnects(host: string, sslMode: SslMode, sslRootCert?: string): Promise<string> {
+  const connection: DbConnection = { host, port, database: "postgres", user: "postgres", password: "x", sslMode, ...(sslRootCert ? { sslRootCert } : {}) };
+  try {
+    await inTransaction(connection, async () => undefined);
+    return "connected";
+  } catch (error) {
+    const message = (error as Error).message;
+    return /terminated|ECONNRESET|socket hang up/i.test(message) ? "handshake" : message;
+  }
+}
+
+describe("Node (the dynamic providers)", () => {
+  test("verify-full with the right root certificate completes the handshake with the host the certificate names", async () => {
+    expect(await nodeConnects("localhost", "verify-full", files.ca)).toBe("handshake");
+  });
+
+  test("verify-full refuses a host the certificate does not name", async () => {
+    expect(await nodeConnects("127.0.0.1", "verify-full", files.ca)).toMatch(/Hostname\/IP does not match certificate's altnames/);
+  });
+
+  test("verify-full and verify-ca refuse a server whose chain does not lead to the root certificate", async () => {
+    for (const mode of ["verify-full", "verify-ca"] as const) expect(await nodeConnects("localhost", mode, files.otherCa)).toMatch(/self[- ]signed|unable to (verify|get)/i);
+  });
+
+  test("verify-ca checks the chain but not the host name, as libpq's verify-ca", async () => {
+    expect(await nodeConnects("127.0.0.1", "verify-ca", files.ca)).toBe("handshake");
+  });
+
+  test("require encrypts without checking anything", async () => {
+    expect(await nodeConnects("127.0.0.1", "require")).toBe("handshake");
+    expect(nodeSslOptions({ sslMode: "require" })).toEqual({ rejectUnauthorized: false });
+  });
+});
+
+describe("psql (the migration Commands) with the environment the program gives them", () => {
+  /** psql with PGSSLMODE/PGSSLROOTCERT as infra/reminder-cron.ts sets them; its stderr. Asynchronous: the server runs in this process. */
+  const psql = (host: string, sslMode: SslMode, rootCert: string) =>
+    new Promise<string>((resolve) =>
+      execFile(
+        "psql",
+        ["--no-psqlrc", "-c", "select 1"],
+        { env: { PATH: process.env.PATH, PGHOST: host, PGPORT: String(port), PGUSER: "postgres", PGDATABASE: "postgres", PGPASSWORD: "x", PGSSLMODE: sslMode, PGSSLROOTCERT: rootCert, PGCONNECT_TIMEOUT: "5" } },
+        (_error, _stdout, stderr) => resolve(String(stderr)),
+      ),
+    );
+
+  test("refuses a server whose chain does not lead to PGSSLROOTCERT", async () => {
+    expect(await psql("127.0.0.1", "verify-ca", files.otherCa)).toMatch(/certificate verify failed/);
+  });
+
+  test("passes the handshake with the right PGSSLROOTCERT, and refuses a host the certificate does not name under verify-full", async () => {
+    const passed = await psql("127.0.0.1", "verify-ca", files.ca);
+    // The server hangs up once it reads the startup packet, which psql sends only after the handshake.
+    expect(passed).toMatch(/EOF detected|server closed the connection unexpectedly/);
+    expect(passed).not.toMatch(/certificate|SSL error/i);
+    expect(await psql("127.0.0.1", "verify-full", files.ca)).toMatch(/does not match host name|server certificate for/);
+  });
+});
+
+describe("the providers' configure()", () => {
+  const config = (values: Record<string, string>) => ({ get: (key: string) => values[key] });
+  const remote = { "reminder-cron:dbHost": "db.abcdefghijklmnopqrst.supabase.co" };
+
+  test("reads a relative dbSslRootCert against the project root and passes it on", () => {
+    expect(connectionFromConfig(config({ ...remote, "reminder-cron:dbSslRootCert": "tests/fixtures/test-root-ca.crt" }))).toMatchObject({
+      sslMode: "verify-full",
+      sslRootCert: files.otherCa,
+    });
+  });
+
+  test("stops with the key, the value and the fix when refresh or destroy reach it with a missing certificate", () => {
+    expect(() => connectionFromConfig(config({ ...remote, "reminder-cron:dbSslRootCert": "certs/gone.crt" }))).toThrow(
+      `reminder-cron:dbSslRootCert = 'certs/gone.crt' names no file (looked for ${join(repoRoot, "certs", "gone.crt")}), and reminder-cron:dbSslMode = 'verify-full' checks the server against it. Fix: download the project's root certificate`,
+    );
+    expect(() => connectionFromConfig(config(remote))).toThrow("reminder-cron:dbSslRootCert is not set, and reminder-cron:dbSslMode = 'verify-full' checks the server against it.");
+  });
+});
