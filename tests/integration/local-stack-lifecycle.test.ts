@@ -107,3 +107,32 @@ test("an unknown command prints the usage and exits 2", () => {
   expect(result.status).toBe(2);
   expect(result.stderr).toContain("usage: tsx stack/cli.ts start [--no-migrations] | stop | reset | psql");
 });
+
+test("a cluster made for the other kind of pg_net is refused before anything starts, with the reset to run", () => {
+  const dir = scratch();
+  expect(cli(dir, ["start"]).status).toBe(0);
+  expect(cli(dir, ["stop"]).status).toBe(0);
+  // As if the cluster had been made while the real pg_net was installed (or, on a machine that has it, before).
+  const conf = join(dir, "pgdata", "postgresql.conf");
+  const text = readFileSync(conf, "utf8");
+  const preload = /^shared_preload_libraries = '([^']*)'$/m.exec(text)![1].split(",");
+  const realNow = preload.includes("pg_net");
+  const madeFor = realNow ? preload.filter((lib) => lib !== "pg_net") : [...preload, "pg_net"];
+  writeFileSync(conf, text.replace(/^shared_preload_libraries = '[^']*'$/m, `shared_preload_libraries = '${madeFor.join(",")}'`));
+
+  const result = cli(dir, ["start"]);
+  expect(result.status).toBe(1);
+  const realVault = preload.includes("supabase_vault");
+  const [stateThen, stateNow] = !realNow
+    ? ["the real pg_net", "the pg_net and Vault stand-ins"]
+    : realVault
+      ? ["the real supabase_vault", "the real pg_net and supabase_vault"]
+      : ["the pg_net and Vault stand-ins", "the real pg_net"];
+  expect(result.stderr.trim()).toBe(
+    `local stack: The cluster in ${join(dir, "pgdata")} was made for ${stateThen}, but this machine now has ${stateNow} installed. ` +
+      "Run `npm run db:reset` to make a fresh cluster for what is installed (its data is thrown away).",
+  );
+  expect(() => readFileSync(join(dir, "pgdata", "postmaster.pid"))).toThrow();
+  const state = JSON.parse(readFileSync(join(dir, "stack.json"), "utf8"));
+  expect(Object.values(state.processes as Record<string, number>).filter(isAlive)).toEqual([]);
+}, 120000);
