@@ -181,8 +181,22 @@ describe("VaultSecret through the host", () => {
     const { inputs, id, state } = await createdSecret();
     await changeByHand(id, "changed-by-hand");
     const read = await host.read(urn, id, state);
-    expect(read).toEqual({ id, properties: { ...state, value: "changed-by-hand" } });
+    expect(read).toMatchObject({ id, properties: { ...state, value: "changed-by-hand" } });
     expect((await host.diff(urn, id, read.properties, inputs)).changes).toBe("some");
+  });
+
+  test("Read hands the engine the live secret as inputs, so the preview after a refresh names the property that drifted", async () => {
+    const { inputs, id, state } = await createdSecret();
+    await withClient((client) => client.query("select vault.update_secret($1, 'changed-by-hand', null, 'edited in the dashboard')", [id]));
+    const read = await host.read(urn, id, state);
+    // Without inputs the engine keeps the old ones, equal to the program's: the preview shows
+    // `~ update` with no property line. The engine marks `value` secret again in the stored inputs
+    // because the same-named old input was (provider_plugin.go Read, annotateSecrets).
+    expect(read.inputs).toEqual({ ...inputs, value: "changed-by-hand", description: "edited in the dashboard" });
+    expect(propertyChanges(read.inputs!, inputs)).toEqual({
+      value: ["changed-by-hand", "host-value-1"],
+      description: ["edited in the dashboard", "managed by Pulumi (reminder-cron)"],
+    });
   });
 
   test("Update writes the wanted value back under the same id", async () => {
