@@ -111,9 +111,22 @@ export function connectionFromConfig(config: ConfigSource): DbConnection {
         `Fix: pulumi config set ${projectName}:${dbConfigKeys.host} <host>`,
     );
   }
+  const setCommand = (key: string, value: string) => `pulumi config set ${projectName}:${key} ${value}`;
   const sslMode = (get(dbConfigKeys.sslMode) ?? defaultSslMode(host)) as SslMode;
   if (!sslModes.includes(sslMode)) {
-    throw new Error(`${projectName}:${dbConfigKeys.sslMode} = '${sslMode}' is not one of ${sslModes.join(", ")}.`);
+    throw new Error(`${projectName}:${dbConfigKeys.sslMode} = '${sslMode}' is not one of ${sslModes.join(", ")}. Fix: ${setCommand(dbConfigKeys.sslMode, "verify-full")}`);
+  }
+  if (sslMode === "disable" && !isLocalHost(host)) {
+    throw new Error(
+      `${projectName}:${dbConfigKeys.sslMode} = 'disable' would send the database password in clear to ${host}; only a local host may go without TLS. ` +
+        `Fix: ${setCommand(dbConfigKeys.sslMode, "verify-full")}`,
+    );
+  }
+  // pg reads a port that is not a number as its default, which would reach another server than the one named.
+  const portText = get(dbConfigKeys.port) ?? String(dbDefaults.port);
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) {
+    throw new Error(`${projectName}:${dbConfigKeys.port} = '${portText}' is not a port from 1 to 65535. Fix: ${setCommand(dbConfigKeys.port, String(dbDefaults.port))}`);
   }
   // refresh and destroy configure the providers without running the program, so they check the
   // certificate again here rather than trust that the program did.
@@ -130,7 +143,7 @@ export function connectionFromConfig(config: ConfigSource): DbConnection {
   }
   return {
     host,
-    port: Number(get(dbConfigKeys.port) ?? dbDefaults.port),
+    port,
     database: get(dbConfigKeys.database) ?? dbDefaults.database,
     user: get(dbConfigKeys.user) ?? dbDefaults.user,
     password: get(dbConfigKeys.password),
