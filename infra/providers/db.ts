@@ -4,8 +4,10 @@
  *
  * The connection is read at call time from the stack configuration that the engine hands each provider's
  * `configure()` in the provider process (keys keep their `reminder-cron:` namespace there). It is never
- * captured in the serialized provider nor passed as a resource input, so the password never reaches state,
- * and a rotated password works for `refresh` and `destroy` without an `up` first.
+ * captured in the serialized provider nor passed as a resource input, so the password never reaches state
+ * in plain text. That config is the run's only when the program runs: `refresh` and `destroy` without
+ * `--run-program` configure every provider, this one too, from what state recorded at the last `up`, so
+ * after a rotation they log in with the old password (docs/pulumi.md, Rotating the database password).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
