@@ -218,5 +218,17 @@ export async function actingAs<T>(client: Client, role: string, fn: () => Promis
 /** The engine's placeholder for a value not known until an earlier resource is created (preview). */
 export const unknownValue = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
+/**
+ * Whether the resource's state was written by other provider code than the program's. `read` and `delete`
+ * run the code serialized in the state's `__provider`, and only an update writes the program's there (the
+ * SDK's host no longer replaces on a new provider): without one, refresh and destroy would keep running
+ * the release that created the resource, and a fix to them would never reach a deployed stack.
+ */
+export function providerCodeChanged(olds: object, news: object): boolean {
+  const saved = (olds as { __provider?: unknown }).__provider;
+  const wanted = (news as { __provider?: unknown }).__provider;
+  return saved !== undefined && wanted !== undefined && wanted !== unknownValue && saved !== wanted;
+}
+
 /** Safe SQL identifiers for role and object names we pass around: lower case, no quoting needed. */
 export const identifierPattern = /^[a-z_][a-z0-9_]{0,62}$/;

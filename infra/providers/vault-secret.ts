@@ -9,7 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Client } from "pg";
-import { ConfigSource, DbConnection, connectionFromConfig, inTransaction, unknownValue } from "./db";
+import { ConfigSource, DbConnection, connectionFromConfig, inTransaction, providerCodeChanged, unknownValue } from "./db";
 
 interface Inputs {
   /** vault.secrets.name: what the SQL reads it by. */
@@ -89,7 +89,7 @@ export const vaultSecretProvider = {
   async diff(_id: string, olds: Outputs, news: Inputs): Promise<pulumi.dynamic.DiffResult> {
     const changed = changedFields(olds, news);
     if (changed.includes("name")) return { changes: true, replaces: ["name"], deleteBeforeReplace: true };
-    return { changes: changed.length > 0 };
+    return { changes: changed.length > 0 || providerCodeChanged(olds, news) };
   },
 
   async create(inputs: Inputs): Promise<{ id: string; outs: Outputs }> {

@@ -85,6 +85,27 @@ describe("CronJob through the host", () => {
     expect(await host.diff(urn, id, state, { ...inputs, jobName: `${jobName}-2` })).toEqual({ changes: "some", replaces: ["jobName"], deleteBeforeReplace: true });
   });
 
+  test("Diff reads only state: a job paused by hand shows no change until a refresh has read it", async () => {
+    const { inputs, id, state } = await createdJob();
+    await alterByHand(String(state.jobId), cronRunnerRole, { active: false });
+    // What a plain `pulumi up` compares: state still says active, so it leaves the pause in place.
+    expect(await host.diff(urn, id, state, inputs)).toEqual({ changes: "none", replaces: [], deleteBeforeReplace: false });
+    // `pulumi up --refresh` reads first, and then puts the job back as the program says.
+    const refreshed = await host.read(urn, id, state);
+    expect(await host.diff(urn, id, refreshed.properties, inputs)).toEqual({ changes: "some", replaces: [], deleteBeforeReplace: false });
+  });
+
+  test("Diff asks for an update when the provider code saved in state is older, so refresh and destroy then run the new code", async () => {
+    const { inputs, id, state } = await createdJob();
+    // read and delete run the provider serialized in the resource's outputs; only an update replaces it.
+    const older = { ...state, __provider: `${providers.cronJob}\n// an earlier release` };
+    expect(await host.diff(urn, id, older, inputs)).toEqual({ changes: "some", replaces: [], deleteBeforeReplace: false });
+    const updated = await host.update(urn, id, older, inputs);
+    expect(updated.properties.__provider).toBe(providers.cronJob);
+    expect(updated.properties.jobId).toBe(state.jobId);
+    expect(await host.diff(urn, id, updated.properties, inputs)).toEqual({ changes: "none", replaces: [], deleteBeforeReplace: false });
+  });
+
   test("Read (refresh) sees a job edited outside Pulumi, and hands the engine the live row as inputs: the exact property change", async () => {
     const { inputs, id, state } = await createdJob();
     await alterByHand(String(state.jobId), cronRunnerRole, { schedule: "45 5 * * *", active: false });
@@ -197,6 +218,13 @@ describe("VaultSecret through the host", () => {
       value: ["changed-by-hand", "host-value-1"],
       description: ["edited in the dashboard", "managed by Pulumi (reminder-cron)"],
     });
+  });
+
+  test("Diff asks for an update when the provider code saved in state is older", async () => {
+    const { inputs, id, state } = await createdSecret();
+    const older = { ...state, __provider: `${providers.vaultSecret}\n// an earlier release` };
+    expect(await host.diff(urn, id, older, inputs)).toEqual({ changes: "some", replaces: [], deleteBeforeReplace: false });
+    expect(await host.diff(urn, id, state, inputs)).toEqual({ changes: "none", replaces: [], deleteBeforeReplace: false });
   });
 
   test("Update writes the wanted value back under the same id", async () => {
