@@ -22,6 +22,21 @@ function propertyChanges(old: Record<string, unknown>, wanted: Record<string, un
 }
 let providers: { cronJob: string; vaultSecret: string };
 
+/**
+ * Each test's own starting point, so any one runs alone (`npx jest <file> -t '<name>'`): `checked()` is
+ * the inputs as the engine keeps them after Check, `created()` a fresh resource as after `pulumi up`
+ * created it (those inputs, its id and its state).
+ */
+function fixtures(urn: string, news: () => Props) {
+  const checked = async (): Promise<Props> => (await host.check(urn, {}, news())).inputs;
+  const created = async (): Promise<{ inputs: Props; id: string; state: Props }> => {
+    const inputs = await checked();
+    const result = await host.create(urn, inputs);
+    return { inputs, id: result.id, state: result.properties };
+  };
+  return { checked, created };
+}
+
 beforeAll(async () => {
   providers = await serializedProviders();
   host = await startProviderHost();
@@ -46,17 +61,7 @@ describe("CronJob through the host", () => {
   const rows = () => withClient((client) => jobRows(client, jobName));
   const news = () => ({ __provider: providers.cronJob, jobName, schedule: " 0  3 * * * ", command: "select 1", username: cronRunnerRole });
 
-  /** The inputs as the engine keeps them after Check: what every later call is given. */
-  async function checkedJob(): Promise<Props> {
-    return (await host.check(urn, {}, news())).inputs;
-  }
-
-  /** A fresh job, as after `pulumi up` created it: the checked inputs, the id and the state. Each test starts from one. */
-  async function createdJob(): Promise<{ inputs: Props; id: string; state: Props }> {
-    const inputs = await checkedJob();
-    const created = await host.create(urn, inputs);
-    return { inputs, id: created.id, state: created.properties };
-  }
+  const { checked: checkedJob, created: createdJob } = fixtures(urn, news);
 
   beforeEach(removeProbes);
 
@@ -171,16 +176,7 @@ describe("VaultSecret through the host", () => {
   const stored = () => withClient((client) => secretsNamed(client, name));
   const news = () => ({ __provider: providers.vaultSecret, name, value: "host-value-1" });
 
-  async function checkedSecret(): Promise<Props> {
-    return (await host.check(urn, {}, news())).inputs;
-  }
-
-  /** A fresh secret, as after `pulumi up` created it. Each test starts from one. */
-  async function createdSecret(): Promise<{ inputs: Props; id: string; state: Props }> {
-    const inputs = await checkedSecret();
-    const created = await host.create(urn, inputs);
-    return { inputs, id: created.id, state: created.properties };
-  }
+  const { checked: checkedSecret, created: createdSecret } = fixtures(urn, news);
 
   const changeByHand = (id: string, value: string) => withClient((client) => client.query("select vault.update_secret($1, $2)", [id, value]));
 
