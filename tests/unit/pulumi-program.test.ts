@@ -217,7 +217,7 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
     expect(plain.filter((text) => text.includes(dbPassword) || text.includes(signingKey))).toEqual([]);
   });
 
-  test("exports the job, its schedule in words and next run, the URL, the log, the secret names and the runbook, none secret", async () => {
+  test("exports the job, its schedule in words, the URL, the log, the secret names and the runbook, none secret, and no next run (it would follow the clock)", async () => {
     expect(outputs).toMatchObject({
       jobId: mockJobId,
       jobName: defaultJobName,
