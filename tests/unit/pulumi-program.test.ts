@@ -209,6 +209,10 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
       expect(inputs.__provider).toMatch(/^exports\.handler = /);
       expect(inputs.__provider).not.toContain(dbPassword);
       expect(inputs.__provider).not.toContain(signingKey);
+      // diff asks for an update when the code in state differs from the program's, so the serialized text
+      // must be the same on every checkout: no path of this machine, modules by name only.
+      expect(inputs.__provider).not.toContain(repoRoot);
+      expect([...inputs.__provider.matchAll(/require\("([^"]+)"\)/g)].map((match) => match[1]).filter((name) => name.startsWith("/") || name.startsWith("."))).toEqual([]);
     }
   });
 
