@@ -61,7 +61,8 @@ export class ReminderCron extends pulumi.ComponentResource {
   public readonly secrets: Record<keyof typeof vaultSecrets, VaultSecret>;
 
   constructor(name: string, args: ReminderCronArgs, opts?: pulumi.ComponentResourceOptions) {
-    // Every child inherits `protect` from the component (the SDK fills a child's unset protect from its parent).
+    // Every child inherits `protect` from the component (the SDK fills a child's unset protect from its
+    // parent), except the migration Commands, which say protect: false.
     super("reminder-cron:index:ReminderCron", name, {}, pulumi.mergeOptions(opts, args.protect ? { protect: true } : {}));
     const parent = this;
     const db = args.db;
@@ -188,7 +189,9 @@ export class ReminderCron extends pulumi.ComponentResource {
               triggers: [createHash("sha256").update(sql).digest("hex")],
             },
             // Vault first: the migration schedules the job at the reminder_cron_expression it finds there.
-            { parent, dependsOn: [role, membership, ...extensions, ...Object.values(secrets), ...applied] },
+            // Never protected: a changed file is applied by replacing the Command, which the engine refuses
+            // for a resource protected in state and program; its delete runs nothing, so protect guards nothing.
+            { parent, dependsOn: [role, membership, ...extensions, ...Object.values(secrets), ...applied], protect: false },
           ),
         );
       }

@@ -13,7 +13,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Client } from "pg";
-import { actingAs, ConfigSource, DbConnection, connectionFromConfig, identifierPattern, inTransaction, unknownValue } from "./db";
+import { actingAs, ConfigSource, DbConnection, connectionFromConfig, identifierPattern, inTransaction, providerCodeChanged, unknownValue } from "./db";
 import { normalizeSchedule, parseSchedule } from "./pg-cron-schedule";
 
 /** What the provider receives: every field known and plain. */
@@ -195,7 +195,7 @@ export const cronJobProvider = {
   async diff(_id: string, olds: Inputs, news: Inputs): Promise<pulumi.dynamic.DiffResult> {
     const changed = changedFields(olds, news);
     if (changed.includes("jobName")) return { changes: true, replaces: ["jobName"], deleteBeforeReplace: true };
-    return { changes: changed.length > 0 };
+    return { changes: changed.length > 0 || providerCodeChanged(olds, news) };
   },
 
   async create(inputs: Inputs): Promise<{ id: string; outs: Outputs }> {

@@ -4,8 +4,10 @@
  *
  * The connection is read at call time from the stack configuration that the engine hands each provider's
  * `configure()` in the provider process (keys keep their `reminder-cron:` namespace there). It is never
- * captured in the serialized provider nor passed as a resource input, so the password never reaches state,
- * and a rotated password works for `refresh` and `destroy` without an `up` first.
+ * captured in the serialized provider nor passed as a resource input, so the password never reaches state
+ * in plain text. That config is the run's only when the program runs: `refresh` and `destroy` without
+ * `--run-program` configure every provider, this one too, from what state recorded at the last `up`, so
+ * after a rotation they log in with the old password (docs/pulumi.md, Rotating the database password).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
@@ -111,9 +113,22 @@ export function connectionFromConfig(config: ConfigSource): DbConnection {
         `Fix: pulumi config set ${projectName}:${dbConfigKeys.host} <host>`,
     );
   }
+  const setCommand = (key: string, value: string) => `pulumi config set ${projectName}:${key} ${value}`;
   const sslMode = (get(dbConfigKeys.sslMode) ?? defaultSslMode(host)) as SslMode;
   if (!sslModes.includes(sslMode)) {
-    throw new Error(`${projectName}:${dbConfigKeys.sslMode} = '${sslMode}' is not one of ${sslModes.join(", ")}.`);
+    throw new Error(`${projectName}:${dbConfigKeys.sslMode} = '${sslMode}' is not one of ${sslModes.join(", ")}. Fix: ${setCommand(dbConfigKeys.sslMode, "verify-full")}`);
+  }
+  if (sslMode === "disable" && !isLocalHost(host)) {
+    throw new Error(
+      `${projectName}:${dbConfigKeys.sslMode} = 'disable' would send the database password in clear to ${host}; only a local host may go without TLS. ` +
+        `Fix: ${setCommand(dbConfigKeys.sslMode, "verify-full")}`,
+    );
+  }
+  // pg reads a port that is not a number as its default, which would reach another server than the one named.
+  const portText = get(dbConfigKeys.port) ?? String(dbDefaults.port);
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) {
+    throw new Error(`${projectName}:${dbConfigKeys.port} = '${portText}' is not a port from 1 to 65535. Fix: ${setCommand(dbConfigKeys.port, String(dbDefaults.port))}`);
   }
   // refresh and destroy configure the providers without running the program, so they check the
   // certificate again here rather than trust that the program did.
@@ -130,7 +145,7 @@ export function connectionFromConfig(config: ConfigSource): DbConnection {
   }
   return {
     host,
-    port: Number(get(dbConfigKeys.port) ?? dbDefaults.port),
+    port,
     database: get(dbConfigKeys.database) ?? dbDefaults.database,
     user: get(dbConfigKeys.user) ?? dbDefaults.user,
     password: get(dbConfigKeys.password),
@@ -202,6 +217,18 @@ export async function actingAs<T>(client: Client, role: string, fn: () => Promis
 
 /** The engine's placeholder for a value not known until an earlier resource is created (preview). */
 export const unknownValue = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/**
+ * Whether the resource's state was written by other provider code than the program's. `read` and `delete`
+ * run the code serialized in the state's `__provider`, and only an update writes the program's there (the
+ * SDK's host no longer replaces on a new provider): without one, refresh and destroy would keep running
+ * the release that created the resource, and a fix to them would never reach a deployed stack.
+ */
+export function providerCodeChanged(olds: object, news: object): boolean {
+  const saved = (olds as { __provider?: unknown }).__provider;
+  const wanted = (news as { __provider?: unknown }).__provider;
+  return saved !== undefined && wanted !== undefined && wanted !== unknownValue && saved !== wanted;
+}
 
 /** Safe SQL identifiers for role and object names we pass around: lower case, no quoting needed. */
 export const identifierPattern = /^[a-z_][a-z0-9_]{0,62}$/;

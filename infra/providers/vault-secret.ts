@@ -4,11 +4,12 @@
  * outside Pulumi (a secret is compared by value, not by its ciphertext, which changes on every write).
  *
  * The value is a secret input and a secret output (`additionalSecretOutputs`): state holds it encrypted,
- * and no other output repeats it. The id is Vault's uuid of the secret.
+ * and no other output repeats it; `read` returns the live secret as the inputs too, for an exact preview
+ * after a refresh. The id is Vault's uuid of the secret.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Client } from "pg";
-import { ConfigSource, DbConnection, connectionFromConfig, inTransaction, unknownValue } from "./db";
+import { ConfigSource, DbConnection, connectionFromConfig, inTransaction, providerCodeChanged, unknownValue } from "./db";
 
 interface Inputs {
   /** vault.secrets.name: what the SQL reads it by. */
@@ -88,7 +89,7 @@ export const vaultSecretProvider = {
   async diff(_id: string, olds: Outputs, news: Inputs): Promise<pulumi.dynamic.DiffResult> {
     const changed = changedFields(olds, news);
     if (changed.includes("name")) return { changes: true, replaces: ["name"], deleteBeforeReplace: true };
-    return { changes: changed.length > 0 };
+    return { changes: changed.length > 0 || providerCodeChanged(olds, news) };
   },
 
   async create(inputs: Inputs): Promise<{ id: string; outs: Outputs }> {
@@ -107,13 +108,17 @@ export const vaultSecretProvider = {
     });
   },
 
-  async read(id: string, props?: Outputs): Promise<{ id: string; props?: Outputs }> {
+  async read(id: string, props?: Outputs): Promise<{ id: string; props?: Outputs; inputs?: Inputs }> {
     return inTransaction(this.connection, async (client) => {
       // By id; if that secret was deleted and re-created by hand under the same name, follow the name.
       const row = (isUuid(id) ? await secretWhere(client, "id", id) : undefined) ?? (props?.name ? await secretWhere(client, "name", props.name) : undefined);
       if (!row) return { id: "" };
-      // No `inputs` here: the engine would store them, and the value must not land in plain-text inputs.
-      return { id: row.id, props: outputsOf(row) };
+      // The live secret is also the inputs, so the preview after a refresh names what drifted (without
+      // them the engine keeps the old inputs, equal to the program's, and shows an update with no property
+      // line). A secret value stays secret: for a provider that takes no secrets the engine marks each
+      // returned input secret whose same-named old input was (pulumi/pulumi provider_plugin.go, Read).
+      const live = outputsOf(row);
+      return { id: row.id, props: live, inputs: live };
     });
   },
 

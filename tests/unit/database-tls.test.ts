@@ -128,4 +128,22 @@ describe("the providers' configure()", () => {
     );
     expect(() => connectionFromConfig(config(remote))).toThrow("reminder-cron:dbSslRootCert is not set, and reminder-cron:dbSslMode = 'verify-full' checks the server against it.");
   });
+
+  // refresh and destroy configure the providers from the config saved in state, without the program's
+  // validation: the providers' own check must name the key, the value and the fix, and never connect
+  // to somewhere else (a port pg would read as NaN) or in clear to a remote host.
+  test("stops with the key, the value and the fix on a bad dbSslMode, a bad dbPort, or no TLS to a remote host", () => {
+    expect(() => connectionFromConfig(config({ ...remote, "reminder-cron:dbSslMode": "verify_full" }))).toThrow(
+      "reminder-cron:dbSslMode = 'verify_full' is not one of disable, require, verify-ca, verify-full. Fix: pulumi config set reminder-cron:dbSslMode verify-full",
+    );
+    for (const port of ["5432x", "0", "65536"]) {
+      expect(() => connectionFromConfig(config({ ...remote, "reminder-cron:dbSslMode": "require", "reminder-cron:dbPort": port }))).toThrow(
+        `reminder-cron:dbPort = '${port}' is not a port from 1 to 65535. Fix: pulumi config set reminder-cron:dbPort 5432`,
+      );
+    }
+    expect(() => connectionFromConfig(config({ ...remote, "reminder-cron:dbSslMode": "disable" }))).toThrow(
+      "reminder-cron:dbSslMode = 'disable' would send the database password in clear to db.abcdefghijklmnopqrst.supabase.co; only a local host may go without TLS. Fix: pulumi config set reminder-cron:dbSslMode verify-full",
+    );
+    expect(connectionFromConfig(config({ "reminder-cron:dbHost": "127.0.0.1", "reminder-cron:dbPort": "54329" }))).toMatchObject({ port: 54329, sslMode: "disable" });
+  });
 });
