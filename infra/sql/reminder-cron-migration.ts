@@ -121,7 +121,15 @@ create index if not exists cron_execution_log_running_idx on public.cron_executi
 -- RLS on, and one policy per role that may touch the table: a grant alone opens nothing.
 alter table public.cron_execution_log enable row level security;
 drop policy if exists cron_runner_appends on public.cron_execution_log;
-create policy cron_runner_appends on public.cron_execution_log for insert to ${cronRunnerRole} with check (true);
+-- status, its alerts, the in-flight check and the catch-up all believe this log, so what cron_runner appends
+-- itself (its functions write as the owner) may claim no outcome, no run in flight and no other time than
+-- now: a 'succeeded' row dated ahead would otherwise silence every alert for good.
+create policy cron_runner_appends on public.cron_execution_log for insert to ${cronRunnerRole}
+  with check (    status = 'skipped'
+              and triggered_at = now()
+              and (finished_at is null or finished_at between triggered_at and clock_timestamp())
+              and http_status is null
+              and request_id is null);
 drop policy if exists service_role_reads on public.cron_execution_log;
 create policy service_role_reads on public.cron_execution_log for select to service_role using (true);`;
 
