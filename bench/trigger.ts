@@ -5,8 +5,7 @@
  */
 import { Client } from "pg";
 import { startStack } from "../stack/stack";
-import { startEndpoint } from "../tests/support/http-server";
-import { alterJob, asCronRunner, setSecret } from "../tests/support/trigger";
+import { alterJob, asCronRunner, setSecret, startFunctionStandIn } from "../tests/support/trigger";
 import { defaultCronExpression, vaultSecrets } from "../infra/sql/names";
 import { runStandalone, spread } from "./run";
 
@@ -25,7 +24,7 @@ async function dispatchCosts(client: Client, calls: number): Promise<number[]> {
 }
 
 async function tickLatencies(client: Client, ticks: number): Promise<number[]> {
-  const endpoint = await startEndpoint({ status: 200, body: "{}" });
+  const endpoint = await startFunctionStandIn({ status: 200, body: "{}" });
   try {
     await setSecret(client, vaultSecrets.functionUrl, `${endpoint.url}/functions/v1/reminder-scheduler`);
     await alterJob(client, { schedule: "* * * * *" });

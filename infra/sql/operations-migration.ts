@@ -536,7 +536,9 @@ declare
   details_age interval := coalesce(run_details_older_than, ${qualified(settingFunction)}(${lit(intervalSettings.runDetailsRetention.secret)}, ${lit(intervalSettings.runDetailsRetention.default)}));
   keep_from   bigint;
 begin
-  if log_age < interval ${lit(minimumRetention)} or details_age < interval ${lit(minimumRetention)} then
+  -- The cut-offs are compared, not the ages: as an interval '-12 mons 362 days' equals 2 days, yet
+  -- now() minus it lies days ahead, and every row would go.
+  if now() - log_age > now() - interval ${lit(minimumRetention)} or now() - details_age > now() - interval ${lit(minimumRetention)} then
     raise exception 'Keeping the execution log % and pg_cron''s run history % is too short: the ${alertThresholds.noSuccessHours}-hour alert reads those rows', log_age, details_age
       using errcode = 'invalid_parameter_value',
             hint    = 'Keep ${minimumRetention} or more of each, e.g. select * from ${qualified(pruneFunction)}(interval ''${intervalSettings.logRetention.default}'', interval ''${intervalSettings.runDetailsRetention.default}'');';

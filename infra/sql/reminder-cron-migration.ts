@@ -108,7 +108,7 @@ alter table public.cron_execution_log add constraint cron_execution_log_status_c
 
 comment on table  public.cron_execution_log is 'One row per invocation of a reminder-cron job, with its outcome.';
 comment on column public.cron_execution_log.status is
-  'dispatched: request queued in pg_net, awaiting its answer; running: answered 202, the reminder run carries on (public.reminder_runs); succeeded: the reminder run finished; failed: it did not (non-2xx, timeout, connection error, missing secret, the run failed or never finished); skipped: another run was in flight.';
+  'dispatched: request queued in pg_net, awaiting its answer; running: answered 2xx, its outcome read from the function''s own record (public.reminder_runs): a 202 carries on; succeeded: that record says the reminder run finished; failed: it did not (non-2xx, timeout, connection error, missing secret, the run failed or never finished); skipped: another run was in flight.';
 comment on column public.cron_execution_log.http_status is 'The status the function answered with; null when no answer came.';
 comment on column public.cron_execution_log.request_id is 'net.http_request_queue / net._http_response id of the call.';
 
@@ -121,7 +121,15 @@ create index if not exists cron_execution_log_running_idx on public.cron_executi
 -- RLS on, and one policy per role that may touch the table: a grant alone opens nothing.
 alter table public.cron_execution_log enable row level security;
 drop policy if exists cron_runner_appends on public.cron_execution_log;
-create policy cron_runner_appends on public.cron_execution_log for insert to ${cronRunnerRole} with check (true);
+-- status, its alerts, the in-flight check and the catch-up all believe this log, so what cron_runner appends
+-- itself (its functions write as the owner) may claim no outcome, no run in flight and no other time than
+-- now: a 'succeeded' row dated ahead would otherwise silence every alert for good.
+create policy cron_runner_appends on public.cron_execution_log for insert to ${cronRunnerRole}
+  with check (    status = 'skipped'
+              and triggered_at = now()
+              and (finished_at is null or finished_at between triggered_at and clock_timestamp())
+              and http_status is null
+              and request_id is null);
 drop policy if exists service_role_reads on public.cron_execution_log;
 create policy service_role_reads on public.cron_execution_log for select to service_role using (true);`;
 
@@ -287,14 +295,14 @@ declare
   started  timestamptz := clock_timestamp();
 begin
   loop
-    -- Every dispatched run whose answer pg_net has recorded gets its outcome. 200 means the function's run
-    -- finished and committed; 202 means it carries on, so the run is only 'running' until its record says more.
+    -- Every dispatched run whose answer pg_net has recorded gets its outcome. A 2xx is only 'running': pg_net's
+    -- tables are PUBLIC, so any role may have written that answer, and only the function's own record
+    -- (public.reminder_runs, which no such role can write) says the run succeeded. A 200 comes after that
+    -- record committed, and the next statement settles it in this same pass; a 202 carries on until it says more.
     update public.cron_execution_log l
-       set status        = case when r.status_code = 202 then 'running'
-                                when r.status_code between 200 and 299 then 'succeeded'
-                                else 'failed' end,
+       set status        = case when r.status_code between 200 and 299 then 'running' else 'failed' end,
            http_status   = r.status_code,
-           finished_at   = case when r.status_code = 202 then null else r.created end,
+           finished_at   = case when r.status_code between 200 and 299 then null else r.created end,
            error_message = case
                              when r.status_code between 200 and 299 then null
                              when r.status_code is not null then
@@ -307,12 +315,12 @@ begin
     get diagnostics changed = row_count;
     settled := settled + changed;
 
-    -- A run answered 202 ends as the function's own record (public.reminder_runs, by cron_run_id) says.
+    -- A run answered 2xx ends as the function's own record (public.reminder_runs, by cron_run_id) says.
     update public.cron_execution_log l
        set status        = case when r.status = 'succeeded' then 'succeeded' else 'failed' end,
            finished_at   = coalesce(r.finished_at, clock_timestamp()),
            error_message = case when r.status = 'succeeded' then null
-                                else format('the reminder function answered 202, then its run %s ended %s: %s', r.id, r.status, coalesce(r.error_message, '(no reason recorded)'))
+                                else format('the reminder function answered %s, then its run %s ended %s: %s', l.http_status, r.id, r.status, coalesce(r.error_message, '(no reason recorded)'))
                            end
       from public.reminder_runs r
      where r.cron_run_id = l.id
@@ -340,8 +348,12 @@ begin
     update public.cron_execution_log l
        set status        = 'failed',
            finished_at   = clock_timestamp(),
-           error_message = 'the reminder function answered 202 but its run recorded no outcome within ${runOutcomeDeadlineSeconds} s '
-                           || '(the Edge Function wall-clock limit is ${functionWallClockSeconds} s): its worker was stopped or lost its database connection; '
+           error_message = case when l.http_status = 202
+                                then 'the reminder function answered 202 but its run recorded no outcome within ${runOutcomeDeadlineSeconds} s '
+                                     || '(the Edge Function wall-clock limit is ${functionWallClockSeconds} s): its worker was stopped or lost its database connection; '
+                                else format('an HTTP %s answer was recorded in net._http_response, but the reminder function recorded no run for it in public.reminder_runs within ${runOutcomeDeadlineSeconds} s: '
+                                            'the answer did not come from the function (pg_net''s tables are writable by every role that reaches schema net), or it lost its record; ', l.http_status)
+                           end
                            || 'the next trigger runs again, or now: select public.dispatch_reminder_run(' || quote_literal(l.job_name) || ');'
      where l.status = 'running'
        and l.triggered_at < clock_timestamp() - interval '${runOutcomeDeadlineSeconds} seconds';
@@ -369,7 +381,7 @@ end
 $$;
 
 comment on function public.reconcile_reminder_runs() is
-  'Settles dispatched runs from net._http_response (200 succeeded, 202 running, else failed), running ones from public.reminder_runs, and fails runs unanswered after ${responseDeadlineSeconds} s or still running ${runOutcomeDeadlineSeconds} s after their trigger. Runs every minute as job ${reconcileJobName}.';`;
+  'Settles dispatched runs from net._http_response (2xx running, else failed), running ones from public.reminder_runs (so succeeded only by the function''s own record), and fails runs unanswered after ${responseDeadlineSeconds} s or still running ${runOutcomeDeadlineSeconds} s after their trigger. Runs every minute as job ${reconcileJobName}.';`;
 
 const registration = () => `
 -- Register both jobs as cron_runner. cron.schedule upserts on (job name, owner) and keeps the job id, so

@@ -489,7 +489,9 @@ declare
   details_age interval := coalesce(run_details_older_than, public.reminder_cron_interval_setting('reminder_run_details_retention', '14 days'));
   keep_from   bigint;
 begin
-  if log_age < interval '2 days' or details_age < interval '2 days' then
+  -- The cut-offs are compared, not the ages: as an interval '-12 mons 362 days' equals 2 days, yet
+  -- now() minus it lies days ahead, and every row would go.
+  if now() - log_age > now() - interval '2 days' or now() - details_age > now() - interval '2 days' then
     raise exception 'Keeping the execution log % and pg_cron''s run history % is too short: the 26-hour alert reads those rows', log_age, details_age
       using errcode = 'invalid_parameter_value',
             hint    = 'Keep 2 days or more of each, e.g. select * from public.prune_reminder_cron_history(interval ''90 days'', interval ''14 days'');';

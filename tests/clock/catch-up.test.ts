@@ -6,8 +6,8 @@
  */
 import { Client } from "pg";
 import { waitFor, withClient } from "../support/db";
-import { startEndpoint, TestEndpoint } from "../support/http-server";
-import { alterJob, asCronRunner, dispatchAndReconcile, setSecret } from "../support/trigger";
+import { TestEndpoint } from "../support/http-server";
+import { alterJob, asCronRunner, dispatchAndReconcile, setSecret, startFunctionStandIn } from "../support/trigger";
 import { startStack, stopStack } from "../../stack/stack";
 import { defaultCronExpression, defaultJobName, reconcileCommand, vaultSecrets } from "../../infra/sql/names";
 import { catchUpCommand } from "../../infra/sql/operations-migration";
@@ -18,7 +18,7 @@ const fields = (at: number) => `${new Date(at).getUTCMinutes()} ${new Date(at).g
 let endpoint: TestEndpoint;
 
 beforeAll(async () => {
-  endpoint = await startEndpoint();
+  endpoint = await startFunctionStandIn();
   await withClient(async (client) => {
     await setSecret(client, vaultSecrets.functionUrl, `${endpoint.url}/functions/v1/reminder-scheduler`);
   });

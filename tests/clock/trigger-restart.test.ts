@@ -3,15 +3,15 @@
  * starts, unchanged, and pg_cron fires it at the next minute. On a lane of its own, one tick.
  */
 import { waitFor, withClient } from "../support/db";
-import { startEndpoint, TestEndpoint } from "../support/http-server";
-import { alterJob, jobRows, lastLogId, logRowsAfter, setSecret } from "../support/trigger";
+import { TestEndpoint } from "../support/http-server";
+import { alterJob, jobRows, lastLogId, logRowsAfter, setSecret, startFunctionStandIn } from "../support/trigger";
 import { startStack, stopStack } from "../../stack/stack";
 import { defaultCronExpression, vaultSecrets } from "../../infra/sql/names";
 
 let endpoint: TestEndpoint;
 
 beforeAll(async () => {
-  endpoint = await startEndpoint();
+  endpoint = await startFunctionStandIn();
   await withClient(async (client) => {
     await setSecret(client, vaultSecrets.functionUrl, `${endpoint.url}/functions/v1/reminder-scheduler`);
     await alterJob(client, { schedule: "* * * * *" });

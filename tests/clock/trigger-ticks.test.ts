@@ -6,8 +6,8 @@
  */
 import { Client } from "pg";
 import { waitFor, withClient } from "../support/db";
-import { startEndpoint, TestEndpoint } from "../support/http-server";
-import { alterJob, asCronRunner, lastLogId, LogRow, logRowsAfter, setSecret } from "../support/trigger";
+import { TestEndpoint } from "../support/http-server";
+import { alterJob, asCronRunner, lastLogId, LogRow, logRowsAfter, setSecret, startFunctionStandIn } from "../support/trigger";
 import { defaultCronExpression, defaultJobName, dispatchCommand, signatureHeader, vaultSecrets } from "../../infra/sql/names";
 
 /** A second job of cron_runner on the same schedule, the one whose endpoint fails first. */
@@ -28,7 +28,7 @@ const nextOutcome = (client: Client, afterId: string, jobName: string): Promise<
   );
 
 beforeAll(async () => {
-  endpoint = await startEndpoint();
+  endpoint = await startFunctionStandIn();
   endpoint.reply((request) => (JSON.parse(request.body).job_name === probe && probeFails ? { status: 503, body: "maintenance" } : { status: 200, body: '{"ok":true}' }));
   await withClient(async (client) => {
     startId = await lastLogId(client);

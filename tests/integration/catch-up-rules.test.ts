@@ -8,8 +8,8 @@
  */
 import { Client } from "pg";
 import { withClient } from "../support/db";
-import { startEndpoint, TestEndpoint } from "../support/http-server";
-import { asCronRunner, deleteSecret, setSecret } from "../support/trigger";
+import { TestEndpoint } from "../support/http-server";
+import { asCronRunner, deleteSecret, setSecret, startFunctionStandIn } from "../support/trigger";
 import { startStack, stopStack } from "../../stack/stack";
 import { cronRunnerRole, dispatchCommand, vaultSecrets } from "../../infra/sql/names";
 import { catchUpJobName, catchUpSchedule, intervalSettings } from "../../infra/sql/operations-names";
@@ -19,7 +19,7 @@ let endpoint: TestEndpoint;
 const probes: string[] = [];
 
 beforeAll(async () => {
-  endpoint = await startEndpoint();
+  endpoint = await startFunctionStandIn();
   // The database restarts now, so every occurrence from a minute before now on was "while it was down".
   await stopStack();
   await startStack();

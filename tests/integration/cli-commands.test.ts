@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { Client } from "pg";
 import { main } from "../../cli/main";
 import { stack, withClient } from "../support/db";
-import { startEndpoint, TestEndpoint } from "../support/http-server";
-import { alterJob, asCronRunner, deleteSecret, jobRows, setSecret } from "../support/trigger";
+import { TestEndpoint } from "../support/http-server";
+import { alterJob, asCronRunner, deleteSecret, jobRows, setSecret, startFunctionStandIn } from "../support/trigger";
 import { freePort } from "../../stack/cluster";
 import { functionEndpoint } from "../../stack/edge-functions";
 import { repoRoot } from "../../stack/paths";
@@ -54,7 +54,7 @@ async function logRow(client: Client, row: { status: string; triggeredMinutesAgo
 const probeJob = async (client: Client) => (await jobRows(client, probe))[0];
 
 beforeAll(async () => {
-  endpoint = await startEndpoint();
+  endpoint = await startFunctionStandIn();
   await withClient(async (client) => {
     await setSecret(client, vaultSecrets.functionUrl, `${endpoint.url}/functions/v1/reminder-scheduler`);
     await asCronRunner(client, () => client.query("select cron.schedule($1, $2, $3)", [probe, probeSchedule, dispatchCommand(probe)]));

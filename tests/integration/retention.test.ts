@@ -105,6 +105,10 @@ test("without arguments the ages come from Vault, else the defaults (90 and 14 d
 test.each([
   ["1 day", "14 days"],
   ["90 days", "1 hour"],
+  // Compared as an interval, 12 months are 360 days, so this is "2 days"; subtracted from now(), it is 3 or 4
+  // days ahead, and the whole log would go. cron_runner may call this: it must not empty the log.
+  ["-12 mons 362 days", "14 days"],
+  ["90 days", "-12 mons 362 days"],
 ])("an age under 2 days (%s, %s) is refused with the fix, and nothing is deleted", (logAge, detailsAge) =>
   withClient(async (client) => {
     const id = await logRow(client, 1.5);

@@ -29,7 +29,10 @@ export interface TestEndpoint {
   close: () => Promise<void>;
 }
 
-export async function startEndpoint(initial: Reply = { status: 200, body: '{"ok":true}' }): Promise<TestEndpoint> {
+/** Runs before an answer is sent; a rejection answers 500 with its message instead. */
+export type BeforeAnswer = (request: RecordedRequest, reply: Reply) => Promise<void>;
+
+export async function startEndpoint(initial: Reply = { status: 200, body: '{"ok":true}' }, beforeAnswer?: BeforeAnswer): Promise<TestEndpoint> {
   let replyWith: Reply | ((request: RecordedRequest) => Reply) = initial;
   const requests: RecordedRequest[] = [];
   const server: Server = createServer((req, res) => {
@@ -39,10 +42,20 @@ export async function startEndpoint(initial: Reply = { status: 200, body: '{"ok"
       const recorded = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), receivedAt: Date.now() };
       requests.push(recorded);
       const reply = typeof replyWith === "function" ? replyWith(recorded) : replyWith;
-      const timer = setTimeout(() => {
+      const answer = async () => {
+        try {
+          await beforeAnswer?.(recorded, reply);
+        } catch (error) {
+          if (res.destroyed) return;
+          res.writeHead(500, { "Content-Type": "text/plain" });
+          res.end(`test endpoint: ${(error as Error).message}`);
+          return;
+        }
+        if (res.destroyed) return;
         res.writeHead(reply.status, { "Content-Type": reply.contentType ?? "application/json" });
         res.end(reply.body ?? "");
-      }, reply.delayMs ?? 0);
+      };
+      const timer = setTimeout(() => void answer(), reply.delayMs ?? 0);
       res.on("close", () => clearTimeout(timer));
     });
   });

@@ -6,7 +6,9 @@
  * public.dispatch_reminder_run signs with Vault's reminder_signing_key; the function holds the same key as
  * REMINDER_SIGNING_KEY (and, while a rotation settles, the one before as REMINDER_SIGNING_KEY_PREVIOUS).
  * The fields are the JSON body's values, so what is signed does not depend on how pg_net serialises the
- * body; job_name goes last because only it may contain a dot. A signature is worth one run, once, for
+ * body. The split is unambiguous: t and run_id are digits, triggered_at must end in its zone (request.ts), so
+ * its own dot (the fraction of a second) cannot be moved into job_name, which goes last because it may hold
+ * dots of its own. A signature is worth one run, once, for
  * maxAgeSeconds: the replay check (a run id seen before) is the database's, see run.ts.
  *
  * The names and limits are spelled out here because the function is deployed without infra/sql/names.ts;

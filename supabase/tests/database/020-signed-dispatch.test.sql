@@ -61,10 +61,12 @@ select is(
              from net.http_request_queue where convert_from(body, 'UTF8')::jsonb ->> 'run_id' = :'pgtap_run') q),
   'v1 is the HMAC-SHA256 of "<t>.<run_id>.<triggered_at>.<job_name>" under reminder_signing_key');
 
--- Test 16: a forged dispatched row dated ahead does not make the next dispatch a skip.
-select lives_ok($$set local role cron_runner;
-  insert into public.cron_execution_log (job_name, status, triggered_at) values ('pgtap-future', 'dispatched', now() + interval '10 years'); reset role$$,
-  'cron_runner can append a row dated ahead');
+-- Test 16: cron_runner may not append a row dated ahead (nor any outcome: RLS lets it append only a skip of now).
+select throws_ok($$set local role cron_runner;
+  insert into public.cron_execution_log (job_name, status, triggered_at) values ('pgtap-future', 'dispatched', now() + interval '10 years')$$,
+  '42501', null, 'cron_runner cannot append a row dated ahead');
+-- And one there all the same (written by the owner, or by a clock set wrong) does not make the next dispatch a skip.
+insert into public.cron_execution_log (job_name, status, triggered_at) values ('pgtap-future', 'dispatched', now() + interval '10 years');
 -- Test 17
 select public.dispatch_reminder_run('pgtap-future') as future_run \gset
 select is((select status from public.cron_execution_log where id = :'future_run'), 'dispatched',
