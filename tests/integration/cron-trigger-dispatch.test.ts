@@ -5,7 +5,7 @@
 import { Client } from "pg";
 import { stack, withClient } from "../support/db";
 import { startEndpoint, TestEndpoint } from "../support/http-server";
-import { asCronRunner, deleteSecret, dispatchAndReconcile, lastLogId, logRowsAfter, setSecret } from "../support/trigger";
+import { asCronRunner, deleteSecret, dispatchAndReconcile, lastLogId, logRowsAfter, pointVaultAt, setSecret } from "../support/trigger";
 import { freePort } from "../../stack/cluster";
 import { functionEndpoint } from "../../stack/edge-functions";
 import { defaultJobName, signatureHeader, vaultSecrets } from "../../infra/sql/names";
@@ -13,14 +13,18 @@ import { signatureFor } from "../../supabase/functions/_shared/signature";
 
 let endpoint: TestEndpoint;
 let client: Client;
+let restoreVault: (client: Client) => Promise<void>;
 
 beforeAll(async () => {
   endpoint = await startEndpoint();
   await withClient(async (c) => {
-    await setSecret(c, vaultSecrets.functionUrl, `${endpoint.url}/functions/v1/reminder-scheduler`);
+    restoreVault = await pointVaultAt(c, `${endpoint.url}/functions/v1/reminder-scheduler`);
   });
 });
-afterAll(() => endpoint.close());
+afterAll(async () => {
+  await withClient((c) => restoreVault(c));
+  await endpoint.close();
+});
 
 const run = async (fn: (c: Client) => Promise<void>) =>
   withClient(async (c) => {

@@ -7,8 +7,7 @@ import { Client } from "pg";
 import { stack } from "./db";
 import { functionEndpoint, FunctionEndpoint } from "../../stack/edge-functions";
 import { followUpKind } from "../../infra/sql/reminder-data-names";
-import { vaultSecrets } from "../../infra/sql/names";
-import { deleteSecret, setSecret } from "./trigger";
+import { pointVaultAt } from "./trigger";
 
 export interface Answer {
   status: number;
@@ -43,19 +42,10 @@ export interface NotificationRow {
 
 export const endpoint = (): FunctionEndpoint => functionEndpoint(stack());
 
-/**
- * Points Vault's function URL at the real function the stack serves, for a test file whose
- * dispatches must reach it; returns what puts Vault back as it was (call it in afterAll).
- */
-export async function pointVaultAtFunction(client: Client): Promise<(client: Client) => Promise<void>> {
-  const { rows } = await client.query("select decrypted_secret from vault.decrypted_secrets where name = $1", [vaultSecrets.functionUrl]);
-  const saved: string | undefined = rows[0]?.decrypted_secret;
+/** Points Vault's function URL at the real function the stack serves; returns what puts Vault back (call it in afterAll). */
+export function pointVaultAtFunction(client: Client): Promise<(client: Client) => Promise<void>> {
   // The stack gave Vault and the function one signing key; only the URL needs pointing here.
-  await setSecret(client, vaultSecrets.functionUrl, endpoint().url);
-  return async (later: Client) => {
-    if (saved === undefined) await deleteSecret(later, vaultSecrets.functionUrl);
-    else await setSecret(later, vaultSecrets.functionUrl, saved);
-  };
+  return pointVaultAt(client, endpoint().url);
 }
 
 /**
