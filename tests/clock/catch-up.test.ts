@@ -7,26 +7,28 @@
 import { Client } from "pg";
 import { waitFor, withClient } from "../support/db";
 import { TestEndpoint } from "../support/http-server";
-import { alterJob, asCronRunner, dispatchAndReconcile, setSecret, startFunctionStandIn } from "../support/trigger";
+import { alterJob, asCronRunner, dispatchAndReconcile, pointVaultAt, startFunctionStandIn } from "../support/trigger";
 import { startStack, stopStack } from "../../stack/stack";
-import { defaultCronExpression, defaultJobName, reconcileCommand, vaultSecrets } from "../../infra/sql/names";
+import { defaultCronExpression, defaultJobName, reconcileCommand } from "../../infra/sql/names";
 import { catchUpCommand } from "../../infra/sql/operations-migration";
 
 const minute = 60_000;
 const sleepUntil = (at: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
 const fields = (at: number) => `${new Date(at).getUTCMinutes()} ${new Date(at).getUTCHours()}`;
 let endpoint: TestEndpoint;
+let restoreVault: (client: Client) => Promise<void>;
 
 beforeAll(async () => {
   endpoint = await startFunctionStandIn();
   await withClient(async (client) => {
-    await setSecret(client, vaultSecrets.functionUrl, `${endpoint.url}/functions/v1/reminder-scheduler`);
+    restoreVault = await pointVaultAt(client, `${endpoint.url}/functions/v1/reminder-scheduler`);
   });
 });
 
 afterAll(async () => {
   await withClient(async (client) => {
     await alterJob(client, { schedule: defaultCronExpression });
+    await restoreVault(client);
   });
   await endpoint.close();
 });

@@ -3,17 +3,17 @@
  * Vault signing key, the function's run, the notification, and a succeeded log row. One real minute, on a
  * lane of its own.
  */
+import { Client } from "pg";
 import { withClient, waitFor } from "../support/db";
-import { createAssignment, endpoint, notificationsFor, runRow } from "../support/reminder-scheduler";
-import { alterJob, asCronRunner, lastLogId, logRowsAfter, setSecret } from "../support/trigger";
-import { defaultCronExpression, vaultSecrets } from "../../infra/sql/names";
+import { createAssignment, notificationsFor, pointVaultAtFunction, runRow } from "../support/reminder-scheduler";
+import { alterJob, asCronRunner, lastLogId, logRowsAfter } from "../support/trigger";
+import { defaultCronExpression } from "../../infra/sql/names";
 
-beforeAll(() =>
-  withClient(async (client) => {
-    // The stack gave Vault and the function one signing key; only the URL needs pointing here.
-    const { url } = endpoint();
-    await setSecret(client, vaultSecrets.functionUrl, url);
-  }));
+let restoreVault: (client: Client) => Promise<void>;
+
+beforeAll(() => withClient(async (client) => (restoreVault = await pointVaultAtFunction(client))));
+
+afterAll(() => withClient((client) => restoreVault(client)));
 
 test("on pg_cron's own clock: the tick, the request, the run, the notification, and a succeeded log row", () =>
   withClient(async (client) => {

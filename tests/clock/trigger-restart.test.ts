@@ -2,24 +2,29 @@
  * A restart loses nothing: the job registered by the migration is still there after the database stops and
  * starts, unchanged, and pg_cron fires it at the next minute. On a lane of its own, one tick.
  */
+import { Client } from "pg";
 import { waitFor, withClient } from "../support/db";
 import { TestEndpoint } from "../support/http-server";
-import { alterJob, jobRows, lastLogId, logRowsAfter, setSecret, startFunctionStandIn } from "../support/trigger";
+import { alterJob, jobRows, lastLogId, logRowsAfter, pointVaultAt, startFunctionStandIn } from "../support/trigger";
 import { startStack, stopStack } from "../../stack/stack";
-import { defaultCronExpression, vaultSecrets } from "../../infra/sql/names";
+import { defaultCronExpression } from "../../infra/sql/names";
 
 let endpoint: TestEndpoint;
+let restoreVault: (client: Client) => Promise<void>;
 
 beforeAll(async () => {
   endpoint = await startFunctionStandIn();
   await withClient(async (client) => {
-    await setSecret(client, vaultSecrets.functionUrl, `${endpoint.url}/functions/v1/reminder-scheduler`);
+    restoreVault = await pointVaultAt(client, `${endpoint.url}/functions/v1/reminder-scheduler`);
     await alterJob(client, { schedule: "* * * * *" });
   });
 });
 
 afterAll(async () => {
-  await withClient((client) => alterJob(client, { schedule: defaultCronExpression }));
+  await withClient(async (client) => {
+    await alterJob(client, { schedule: defaultCronExpression });
+    await restoreVault(client);
+  });
   await endpoint.close();
 });
 

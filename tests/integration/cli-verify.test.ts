@@ -9,13 +9,15 @@ import { main } from "../../cli/main";
 import { cronRunnerRole, defaultJobName, logTable, qualified, vaultSecrets } from "../../infra/sql/names";
 import { withClient } from "../support/db";
 import { FakeManagementApi, startManagementApi } from "../support/management-api";
-import { alterJob, deleteSecret, setSecret } from "../support/trigger";
+import { alterJob, deleteSecret, pointVaultAt, setSecret } from "../support/trigger";
 import { freePort } from "../../stack/cluster";
 import { storeSigningKey } from "../../stack/edge-functions";
 
 const projectRef = "abcdefghijklmnopqrst";
 const token = "sbp_verify_test_token_never_printed_0123456789";
 let api: FakeManagementApi;
+let restoreVault: (client: Client) => Promise<void>;
+const deployedUrl = "http://127.0.0.1:9/functions/v1/reminder-scheduler";
 
 interface Ran {
   code: number;
@@ -39,7 +41,7 @@ async function verify(argv: string[] = [], env: Record<string, string | undefine
 
 /** What the deployed project holds before each test: both required secrets (the signing key the stack gave its function). */
 async function deployed(client: Client): Promise<void> {
-  await setSecret(client, vaultSecrets.functionUrl, "http://127.0.0.1:9/functions/v1/reminder-scheduler");
+  await setSecret(client, vaultSecrets.functionUrl, deployedUrl);
   await storeSigningKey(client);
 }
 
@@ -51,13 +53,14 @@ const insertRun = (admin: Client, status: string, httpStatus: number | null, err
 
 beforeAll(async () => {
   api = await startManagementApi(projectRef, token);
-  await withClient(deployed);
+  await withClient(async (client) => {
+    restoreVault = await pointVaultAt(client, deployedUrl);
+    await deployed(client);
+  });
 });
 
 afterAll(async () => {
-  await withClient(async (client) => {
-    await deleteSecret(client, vaultSecrets.functionUrl);
-  });
+  await withClient((client) => restoreVault(client));
   await withClient((admin) => admin.query(`delete from ${qualified(logTable)} where triggered_at > now() + interval '30 minutes'`), { admin: true });
   await api.close();
 });
@@ -120,6 +123,8 @@ test("a drifted project: exit 1, and each difference named", async () => {
 });
 
 test("--schedule names the schedule the stack deployed", async () => {
+  // Its own last run, as the first test makes one: alone, the lane's last run is whatever an earlier file left.
+  await withClient((admin) => insertRun(admin, "succeeded", 200, null), { admin: true });
   const ran = await verify(["--schedule", "0 7 * * *", "--json"]);
   expect(ran.code).toBe(1);
   expect(JSON.parse(ran.stdout).differences).toEqual([

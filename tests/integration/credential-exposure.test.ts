@@ -10,16 +10,16 @@ import { join } from "node:path";
 import { Client } from "pg";
 import { stack, withClient } from "../support/db";
 import { callFunction, endpoint } from "../support/reminder-scheduler";
-import { asCronRunner, cronMigrationSql, deleteSecret, dispatchAndReconcile, setSecret } from "../support/trigger";
+import { asCronRunner, cronMigrationSql, deleteSecret, dispatchAndReconcile, pointVaultAt, setSecret } from "../support/trigger";
 import { functionSecrets } from "../../stack/edge-functions";
 import { logDir } from "../../stack/paths";
 import { stopProcess } from "../../stack/processes";
 import { startStack } from "../../stack/stack";
-import { cronRunnerRole, signatureHeader, signedRequestsTable, vaultSecrets, qualified } from "../../infra/sql/names";
+import { cronRunnerRole, signatureHeader, signedRequestsTable, qualified } from "../../infra/sql/names";
 import { signatureFor } from "../../supabase/functions/_shared/signature";
 
 const readers = [cronRunnerRole, "anon", "authenticated", "service_role"];
-const savedUrl: { value?: string } = {};
+let restoreVault: (client: Client) => Promise<void>;
 
 /** Every secret an attacker must not learn: each Vault value (one planted too), and the function's own. */
 async function secrets(client: Client): Promise<string[]> {
@@ -64,9 +64,7 @@ const sendSigned = (signature: string, body: object) =>
 
 beforeAll(() =>
   withClient(async (client) => {
-    const { rows } = await client.query("select decrypted_secret from vault.decrypted_secrets where name = $1", [vaultSecrets.functionUrl]);
-    savedUrl.value = rows[0]?.decrypted_secret;
-    await setSecret(client, vaultSecrets.functionUrl, endpoint().url);
+    restoreVault = await pointVaultAt(client, endpoint().url);
     // What an upgraded project may still hold: the attacker must not find it in pg_net's tables either.
     await setSecret(client, "reminder_service_role_key", functionSecrets().serviceRoleKey);
   }));
@@ -74,8 +72,7 @@ beforeAll(() =>
 afterAll(() =>
   withClient(async (client) => {
     await deleteSecret(client, "reminder_service_role_key");
-    if (savedUrl.value === undefined) await deleteSecret(client, vaultSecrets.functionUrl);
-    else await setSecret(client, vaultSecrets.functionUrl, savedUrl.value);
+    await restoreVault(client);
   }));
 
 describe("reading pg_net's tables after a dispatch", () => {

@@ -5,7 +5,7 @@
 import { Client } from "pg";
 import { stack, withClient } from "../support/db";
 import { TestEndpoint } from "../support/http-server";
-import { asCronRunner, deleteSecret, dispatchAndReconcile, lastLogId, logRowsAfter, setSecret, startFunctionStandIn } from "../support/trigger";
+import { asCronRunner, deleteSecret, dispatchAndReconcile, lastLogId, logRowsAfter, pointVaultAt, setSecret, startFunctionStandIn } from "../support/trigger";
 import { freePort } from "../../stack/cluster";
 import { functionEndpoint } from "../../stack/edge-functions";
 import { defaultJobName, signatureHeader, vaultSecrets } from "../../infra/sql/names";
@@ -13,14 +13,25 @@ import { signatureFor } from "../../supabase/functions/_shared/signature";
 
 let endpoint: TestEndpoint;
 let client: Client;
+let restoreVault: (client: Client) => Promise<void>;
+/** The log's last id before this file: the failed runs it logs for the daily job are its own to remove. */
+let startId: string;
 
 beforeAll(async () => {
   endpoint = await startFunctionStandIn();
   await withClient(async (c) => {
-    await setSecret(c, vaultSecrets.functionUrl, `${endpoint.url}/functions/v1/reminder-scheduler`);
+    restoreVault = await pointVaultAt(c, `${endpoint.url}/functions/v1/reminder-scheduler`);
+    startId = await lastLogId(c);
   });
 });
-afterAll(() => endpoint.close());
+afterAll(async () => {
+  await withClient(async (c) => {
+    // A later file on this lane (verify, status) reads the daily job's last run: it must not be one of these failures.
+    await c.query("delete from public.cron_execution_log where id > $1", [startId]);
+    await restoreVault(c);
+  });
+  await endpoint.close();
+});
 
 const run = async (fn: (c: Client) => Promise<void>) =>
   withClient(async (c) => {

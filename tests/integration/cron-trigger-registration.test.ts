@@ -5,7 +5,7 @@
 import { Client } from "pg";
 import { withClient } from "../support/db";
 import { alterJob, cronMigrationSql, deleteSecret, jobRows, setSecret } from "../support/trigger";
-import { defaultCronExpression, defaultJobName, dispatchCommand, reconcileCommand, reconcileJobName, vaultSecrets } from "../../infra/sql/names";
+import { defaultCronExpression, defaultJobName, vaultSecrets } from "../../infra/sql/names";
 
 const applyMigration = (client: Client) => client.query(cronMigrationSql());
 
@@ -20,15 +20,17 @@ afterEach(() =>
 test("the job exists in cron.job with the daily schedule, the dispatch command, active, run by cron_runner", () =>
   withClient(async (client) => {
     const [job] = await jobRows(client);
+    // The task card's job, spelled out: rebuilt from defaultCronExpression and dispatchCommand, which made it,
+    // the expectation would follow any change to them.
     expect(job).toMatchObject({
-      jobname: defaultJobName,
-      schedule: defaultCronExpression,
-      command: dispatchCommand(defaultJobName),
+      jobname: "daily-reminder-eval",
+      schedule: "0 6 * * *",
+      command: "select public.dispatch_reminder_run('daily-reminder-eval')",
       active: true,
       username: "cron_runner",
     });
-    const [reconcile] = await jobRows(client, reconcileJobName);
-    expect(reconcile).toMatchObject({ schedule: "* * * * *", command: reconcileCommand, active: true, username: "cron_runner" });
+    const [reconcile] = await jobRows(client, "reminder-eval-reconcile");
+    expect(reconcile).toMatchObject({ schedule: "* * * * *", command: "select public.reconcile_reminder_runs()", active: true, username: "cron_runner" });
   }));
 
 test("applying the migration twice leaves exactly one row for the job, with the same id", () =>

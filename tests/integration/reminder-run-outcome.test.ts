@@ -48,14 +48,14 @@ test("the function answers 202 and the evaluation then fails: the log ends faile
         expect(dispatched).toMatchObject({ status: "running", http_status: 202, finished_at: null, error_message: null });
 
         // Then the evaluation fails: its statement is cancelled while it waits, as a killed query would be.
-        const cancelled = await waitFor("the function's evaluation waiting on the lock", async () => {
+        // waitFor fails the test if no such statement turns up; what it returns is always true.
+        await waitFor("the function's evaluation waiting on the lock", async () => {
           const { rows } = await client.query(
             `select pg_cancel_backend(pid) as done from pg_stat_activity
               where application_name = 'reminder-scheduler' and wait_event_type = 'Lock' and query like '%evaluate_reminder_run%'`,
           );
           return rows.length === 1 && rows[0].done ? true : undefined;
         });
-        expect(cancelled).toBe(true);
       } finally {
         await blocker.query("rollback");
       }
@@ -130,7 +130,8 @@ test("while a run answered 202 is still running, a trigger is skipped and sends 
     }
   }));
 
-test(`a run answered 202 that never records an outcome is failed ${runOutcomeDeadlineSeconds} s after its trigger, its record too, and the next trigger runs once`, () =>
+// 460 s is spelled out, not read from runOutcomeDeadlineSeconds: it is the figure the README promises on-call.
+test("a run answered 202 that never records an outcome is failed 460 s after its trigger, its record too, and the next trigger runs once", () =>
   withClient(async (client) => {
     const assignment = await createAssignment(client);
     // Its worker stopped at the wall-clock limit: the log says running, its record holds the lease, nothing moves.
@@ -140,13 +141,13 @@ test(`a run answered 202 that never records an outcome is failed ${runOutcomeDea
       const failed = await logRowById(client, run.logId);
       expect(failed.status).toBe("failed");
       expect(failed.error_message).toBe(
-        `the reminder function answered 202 but its run recorded no outcome within ${runOutcomeDeadlineSeconds} s (the Edge Function wall-clock limit is 400 s): ` +
+        "the reminder function answered 202 but its run recorded no outcome within 460 s (the Edge Function wall-clock limit is 400 s): " +
           `its worker was stopped or lost its database connection; the next trigger runs again, or now: select public.dispatch_reminder_run('${defaultJobName}');`,
       );
       const record = await runRow(client, run.recordId);
       expect(record.status).toBe("failed");
       expect(record.error_message).toBe(
-        `no outcome ${runOutcomeDeadlineSeconds} s after its trigger (the Edge Function wall-clock limit is 400 s): its worker was stopped or lost its connection`,
+        "no outcome 460 s after its trigger (the Edge Function wall-clock limit is 400 s): its worker was stopped or lost its connection",
       );
 
       const next = await dispatchAndReconcile(client);

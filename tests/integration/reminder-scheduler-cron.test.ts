@@ -7,7 +7,7 @@
 import { Client } from "pg";
 import { withClient } from "../support/db";
 import { createAssignment, notificationsFor, pointVaultAtFunction, runRow, whileLeaseHeld } from "../support/reminder-scheduler";
-import { dispatchAndReconcile } from "../support/trigger";
+import { dispatchAndReconcile, lastLogId } from "../support/trigger";
 import { defaultJobName } from "../../infra/sql/names";
 
 /** The run the function recorded for a cron_execution_log row. */
@@ -18,10 +18,21 @@ async function runOf(client: Client, logId: string) {
 }
 
 let restoreVault: (client: Client) => Promise<void>;
+/** The log's last id before this file: its runs (the last one a 409 failure) are its own to remove. */
+let startId: string;
 
-beforeAll(() => withClient(async (client) => (restoreVault = await pointVaultAtFunction(client))));
+beforeAll(() =>
+  withClient(async (client) => {
+    restoreVault = await pointVaultAtFunction(client);
+    startId = await lastLogId(client);
+  }));
 
-afterAll(() => withClient((client) => restoreVault(client)));
+afterAll(() =>
+  withClient(async (client) => {
+    // A later file on this lane (verify, status) reads the daily job's last run: it must not be this file's 409.
+    await client.query("delete from public.cron_execution_log where id > $1", [startId]);
+    await restoreVault(client);
+  }));
 
 test("a dispatch as the job makes it reaches the function, which reminds the due assignment; the log says succeeded", () =>
   withClient(async (client) => {

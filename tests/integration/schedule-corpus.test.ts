@@ -101,9 +101,10 @@ beforeAll(async () => {
   });
 });
 
-test("the corpus has thousands of schedules, and pg_cron both accepts and refuses many of them", () => {
+test("the corpus has thousands of distinct schedules, and pg_cron both accepts and refuses many of them", () => {
   const accepted = verdicts.filter(Boolean).length;
-  expect(corpus.length).toBe(4000);
+  // Its length is what this file asked for; that the generator does not repeat itself is what can fail.
+  expect(new Set(corpus).size).toBeGreaterThan(3500);
   expect(accepted).toBeGreaterThan(1000);
   expect(corpus.length - accepted).toBeGreaterThan(1000);
 });

@@ -7,15 +7,13 @@ import { Client } from "pg";
 import { stack } from "./db";
 import { functionEndpoint, FunctionEndpoint } from "../../stack/edge-functions";
 import { followUpKind } from "../../infra/sql/reminder-data-names";
-import { vaultSecrets } from "../../infra/sql/names";
-import { deleteSecret, setSecret } from "./trigger";
+import { pointVaultAt } from "./trigger";
 
 export interface Answer {
   status: number;
   headers: Headers;
   text: string;
   body: Record<string, unknown>;
-  elapsedMs: number;
 }
 
 export interface RunRow {
@@ -43,19 +41,10 @@ export interface NotificationRow {
 
 export const endpoint = (): FunctionEndpoint => functionEndpoint(stack());
 
-/**
- * Points Vault's function URL at the real function the stack serves, for a test file whose
- * dispatches must reach it; returns what puts Vault back as it was (call it in afterAll).
- */
-export async function pointVaultAtFunction(client: Client): Promise<(client: Client) => Promise<void>> {
-  const { rows } = await client.query("select decrypted_secret from vault.decrypted_secrets where name = $1", [vaultSecrets.functionUrl]);
-  const saved: string | undefined = rows[0]?.decrypted_secret;
+/** Points Vault's function URL at the real function the stack serves; returns what puts Vault back (call it in afterAll). */
+export function pointVaultAtFunction(client: Client): Promise<(client: Client) => Promise<void>> {
   // The stack gave Vault and the function one signing key; only the URL needs pointing here.
-  await setSecret(client, vaultSecrets.functionUrl, endpoint().url);
-  return async (later: Client) => {
-    if (saved === undefined) await deleteSecret(later, vaultSecrets.functionUrl);
-    else await setSecret(later, vaultSecrets.functionUrl, saved);
-  };
+  return pointVaultAt(client, endpoint().url);
 }
 
 /**
@@ -80,21 +69,19 @@ export async function callFunction(
   options: { body?: unknown; rawBody?: string; headers?: Record<string, string>; method?: string } = {},
 ): Promise<Answer> {
   const { url, credential } = endpoint();
-  const started = performance.now();
   const response = await fetch(url, {
     method: options.method ?? "POST",
     headers: options.headers ?? { Authorization: `Bearer ${credential}`, "Content-Type": "application/json" },
     body: options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
   });
   const text = await response.text();
-  const elapsedMs = performance.now() - started;
   let body: Record<string, unknown> = {};
   try {
     body = JSON.parse(text);
   } catch {
     // Left empty: the tests that care assert on `text`.
   }
-  return { status: response.status, headers: response.headers, text, body, elapsedMs };
+  return { status: response.status, headers: response.headers, text, body };
 }
 
 export interface AssignmentSpec {

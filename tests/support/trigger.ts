@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "pg";
 import { migrationsDir } from "../../stack/paths";
-import { cronRunnerRole, defaultJobName, logTable, qualified } from "../../infra/sql/names";
+import { cronRunnerRole, defaultJobName, logTable, qualified, vaultSecrets } from "../../infra/sql/names";
 import { migrationFileName, migrations } from "../../infra/sql/migrations";
 import { withClient } from "./db";
 import { RecordedRequest, Reply, startEndpoint, TestEndpoint } from "./http-server";
@@ -39,6 +39,20 @@ export async function setSecret(client: Client, name: string, value: string): Pr
 
 export async function deleteSecret(client: Client, name: string): Promise<void> {
   await client.query("delete from vault.secrets where name = $1", [name]);
+}
+
+/**
+ * Points Vault's function URL at `url` for a test file and returns what puts it back as this file found it
+ * (call it in afterAll): a later file on the same lane must not inherit an endpoint that closed with this one.
+ */
+export async function pointVaultAt(client: Client, url: string): Promise<(client: Client) => Promise<void>> {
+  const { rows } = await client.query("select decrypted_secret from vault.decrypted_secrets where name = $1", [vaultSecrets.functionUrl]);
+  const saved: string | undefined = rows[0]?.decrypted_secret;
+  await setSecret(client, vaultSecrets.functionUrl, url);
+  return async (later: Client) => {
+    if (saved === undefined) await deleteSecret(later, vaultSecrets.functionUrl);
+    else await setSecret(later, vaultSecrets.functionUrl, saved);
+  };
 }
 
 export async function jobRows(client: Client, jobName = defaultJobName): Promise<JobRow[]> {

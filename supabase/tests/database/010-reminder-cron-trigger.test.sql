@@ -3,97 +3,72 @@
 begin;
 select plan(34);
 
--- Test 1: the execution log exists with the task card's columns and the outcome columns.
+-- The execution log exists with the task card's columns and the outcome columns.
 select has_table('public', 'cron_execution_log', 'the execution log table exists');
--- Test 2
 select columns_are('public', 'cron_execution_log',
   array['id', 'job_name', 'triggered_at', 'status', 'error_message', 'http_status', 'request_id', 'finished_at'],
   'the execution log has exactly the documented columns');
--- Test 3
 select col_not_null('public', 'cron_execution_log', 'job_name', 'job_name is required');
--- Test 4
 select col_not_null('public', 'cron_execution_log', 'triggered_at', 'triggered_at is required');
--- Test 5
 select col_is_null('public', 'cron_execution_log', 'error_message', 'error_message is nullable');
--- Test 6
 select col_type_is('public', 'cron_execution_log', 'triggered_at', 'timestamp with time zone', 'triggered_at is a timestamptz');
--- Test 7: the index the on-call queries need.
+-- The index the on-call queries need.
 select has_index('public', 'cron_execution_log', 'cron_execution_log_triggered_at_idx', array['triggered_at'], 'triggered_at is indexed');
--- Test 8
 select is((select relrowsecurity from pg_class where oid = 'public.cron_execution_log'::regclass), true, 'row level security is on');
--- Test 9: status is a constrained set.
+-- Status is a constrained set.
 select throws_ok($$insert into public.cron_execution_log (job_name, status) values ('pgtap', 'done')$$,
   '23514', null, 'a status outside the documented set is refused');
--- Test 9b: running, the status of a run answered 202, is one of them, and reconcile finds those rows by an index.
+-- Running, the status of a run answered 202, is one of them, and reconcile finds those rows by an index.
 select lives_ok($$insert into public.cron_execution_log (job_name, status, http_status) values ('pgtap', 'running', 202)$$,
   'running (answered 202, the run carries on) is a status the log accepts');
--- Test 9c
 select has_index('public', 'cron_execution_log', 'cron_execution_log_running_idx', array['id'], 'running runs are indexed for reconcile');
 
--- Test 10: the dispatch function is SECURITY DEFINER with a pinned search_path.
+-- The dispatch function is SECURITY DEFINER with a pinned search_path.
 select is_definer('public', 'dispatch_reminder_run', array['text'], 'dispatch runs as its owner');
--- Test 11
 select is((select proconfig from pg_proc where oid = 'public.dispatch_reminder_run(text)'::regprocedure),
   array['search_path=""'], 'dispatch pins an empty search_path');
--- Test 12
 select function_returns('public', 'dispatch_reminder_run', array['text'], 'bigint', 'dispatch returns the log row id');
--- Test 13
 select is_definer('public', 'reconcile_reminder_runs', array[]::text[], 'reconcile runs as its owner');
--- Test 14
 select is((select proconfig from pg_proc where oid = 'public.reconcile_reminder_runs()'::regprocedure),
   array['search_path=""'], 'reconcile pins an empty search_path');
 
--- Test 15: the job, as the task card states it.
+-- The job, as the task card states it.
 select results_eq(
   $$select schedule, command, active, username from cron.job where jobname = 'daily-reminder-eval'$$,
   $$values ('0 6 * * *'::text, 'select public.dispatch_reminder_run(''daily-reminder-eval'')'::text, true, 'cron_runner'::text)$$,
   'daily-reminder-eval runs the dispatch daily at 06:00 UTC as cron_runner');
--- Test 16
 select is((select count(*)::int from cron.job where jobname = 'daily-reminder-eval'), 1, 'exactly one job of that name');
--- Test 17
 select results_eq(
   $$select schedule, username from cron.job where jobname = 'reminder-eval-reconcile'$$,
   $$values ('* * * * *'::text, 'cron_runner'::text)$$,
   'the reconcile job runs every minute as cron_runner');
 
--- Test 18: cron_runner's table privileges: append only.
+-- Cron_runner's table privileges: append only.
 select table_privs_are('public', 'cron_execution_log', 'cron_runner', array['INSERT'], 'cron_runner may only insert into the log');
--- Test 19
 select table_privs_are('public', 'cron_execution_log', 'service_role', array['SELECT'], 'service_role may only read the log');
--- Test 20
 select table_privs_are('public', 'cron_execution_log', 'anon', array[]::text[], 'anon has nothing on the log');
--- Test 21
 select table_privs_are('public', 'cron_execution_log', 'authenticated', array[]::text[], 'authenticated has nothing on the log');
--- Test 22
 select function_privs_are('public', 'dispatch_reminder_run', array['text'], 'cron_runner', array['EXECUTE'], 'cron_runner may run the dispatch');
--- Test 23
 select function_privs_are('public', 'dispatch_reminder_run', array['text'], 'anon', array[]::text[], 'anon may not run the dispatch');
--- Test 24
 select function_privs_are('public', 'dispatch_reminder_run', array['text'], 'authenticated', array[]::text[], 'authenticated may not run the dispatch');
--- Test 25
 select function_privs_are('public', 'dispatch_reminder_run', array['text'], 'service_role', array[]::text[], 'service_role may not run the dispatch');
 
--- Test 26: the role behind the job.
+-- The role behind the job.
 select is((select rolcanlogin and not rolsuper and not rolbypassrls and not rolcreaterole from pg_roles where rolname = 'cron_runner'),
   true, 'cron_runner logs in (pg_cron needs it) and has no other attribute');
 
--- Test 27: each role's actions, as that role. pgTAP lives in `extensions`, which cron_runner may not use,
+-- Each role's actions, as that role. pgTAP lives in `extensions`, which cron_runner may not use,
 -- so the role switch happens inside the statement under test (and is undone with it).
 select throws_ok('set local role cron_runner; select count(*) from public.cron_execution_log', '42501', null,
   'cron_runner cannot read the log');
--- Test 28
 select throws_ok('set local role cron_runner; delete from public.cron_execution_log', '42501', null,
   'cron_runner cannot delete from the log');
--- Test 29
 select throws_ok('set local role cron_runner; select decrypted_secret from vault.decrypted_secrets', '42501', null,
   'cron_runner cannot read Vault');
--- Test 30
 select lives_ok($$set local role cron_runner; insert into public.cron_execution_log (job_name, status) values ('pgtap', 'skipped'); reset role$$,
   'cron_runner can append to the log');
--- Test 31
 select throws_ok('set local role service_role; delete from public.cron_execution_log', '42501', null,
   'service_role cannot delete from the log');
--- Test 32
 select throws_ok($$set local role anon; select public.dispatch_reminder_run('pgtap')$$, '42501', null,
   'anon cannot trigger a run');
 

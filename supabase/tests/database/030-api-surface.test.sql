@@ -21,10 +21,9 @@ create temporary table ours_relations on commit drop as
      and c.relname in ('reminder_runs', 'reminder_runs_id_seq', 'assignment_contact_corrections', 'assignment_contact_corrections_id_seq',
                        'cron_execution_log', 'cron_execution_log_id_seq', 'reminder_signed_requests', 'reminder_cron_catch_ups');
 
--- Test 1: the thirteen are there, so the tests below look at something.
+-- the thirteen are there, so the tests below look at something.
 select is((select count(*)::int from ours_functions), 13, 'all thirteen functions of reminder-cron are in public');
 
--- Test 2
 select is_empty($$
   select f.signature || ' ' || r.role
     from ours_functions f
@@ -32,7 +31,7 @@ select is_empty($$
    where has_function_privilege(r.role, f.oid, 'execute')$$,
   'anon and authenticated may execute none of our functions: none is an RPC endpoint');
 
--- Test 3: PUBLIC, read off the ACL (a NULL ACL is the default, which grants EXECUTE to PUBLIC).
+-- PUBLIC, read off the ACL (a NULL ACL is the default, which grants EXECUTE to PUBLIC).
 select is_empty($$
   select f.signature
     from ours_functions f
@@ -40,13 +39,12 @@ select is_empty($$
       or exists (select 1 from aclexplode(f.proacl) a where a.grantee = 0 and a.privilege_type = 'EXECUTE')$$,
   'PUBLIC may execute none of our functions');
 
--- Test 4
 select is_empty($$
   select f.signature from ours_functions f
    where f.prosecdef and coalesce(f.proconfig, array[]::text[]) <> array['search_path=""']$$,
   'every SECURITY DEFINER function of ours pins search_path to empty');
 
--- Test 5: tables and sequences, for the API roles and PUBLIC (grantee 0); RLS on every table.
+-- tables and sequences, for the API roles and PUBLIC (grantee 0); RLS on every table.
 select is_empty($$
   select c.name || ' ' || coalesce(nullif(a.grantee::regrole::text, '-'), 'PUBLIC') || ' ' || a.privilege_type
     from ours_relations c

@@ -4,51 +4,40 @@
 begin;
 select plan(42);
 
--- Test 1: the five tables exist.
+-- The five tables exist.
 select is(
   (select array_agg(tablename::text order by tablename) from pg_tables
     where schemaname = 'public' and tablename in ('assignments', 'activities', 'notifications', 'reminder_runs', 'assignment_contact_corrections')),
   array['activities', 'assignment_contact_corrections', 'assignments', 'notifications', 'reminder_runs'],
   'the reminder data''s five tables exist');
--- Test 2
 select columns_are('public', 'assignments',
   array['id', 'peer_mentor_id', 'contact_id', 'status', 'follow_up_interval_days', 'assigned_on', 'last_contact_date', 'follow_up_due_on', 'created_at'],
   'assignments has the mentor, status, last contact and follow-up interval');
--- Test 3
 select columns_are('public', 'activities',
   array['id', 'assignment_id', 'registered_by', 'registration_path', 'occurred_on', 'created_at'],
   'activities records who registered a contact, how, and when it happened');
--- Test 4
 select columns_are('public', 'notifications',
   array['id', 'recipient_id', 'assignment_id', 'kind', 'dedupe_key', 'run_id', 'payload', 'created_at', 'dispatched_at'],
   'notifications has a recipient, an assignment, a kind and a dedupe key');
--- Test 5
 select col_is_unique('public', 'notifications', array['dedupe_key'], 'the dedupe key is unique: a reminder exists once');
--- Test 6
 select columns_are('public', 'reminder_runs',
   array['id', 'job_name', 'cron_run_id', 'triggered_at', 'as_of', 'status', 'started_at', 'lease_expires_at', 'finished_at',
         'evaluated', 'created', 'skipped', 'duration_ms', 'error_message'],
   'reminder_runs holds the lease and the summary of every run');
--- Test 7
 select columns_are('public', 'assignment_contact_corrections',
   array['id', 'assignment_id', 'previous_last_contact_date', 'new_last_contact_date', 'reason', 'corrected_by', 'via_role', 'corrected_at'],
   'the correction audit records before, after, why, who and through which role');
--- Test 8
 select has_index('public', 'assignments', 'assignments_follow_up_due_idx', array['follow_up_due_on'], 'the due day is indexed for the evaluation');
--- Test 9
 select has_index('public', 'reminder_runs', 'reminder_runs_one_running_idx', 'the lease index exists');
--- Test 10
 select is(
   (select array_agg(relname::text order by relname) from pg_class
     where relnamespace = 'public'::regnamespace and relkind = 'r' and relrowsecurity
       and relname in ('assignments', 'activities', 'notifications', 'reminder_runs', 'assignment_contact_corrections')),
   array['activities', 'assignment_contact_corrections', 'assignments', 'notifications', 'reminder_runs'],
   'row level security is on for all five tables');
--- Test 11
 select has_trigger('public', 'activities', 'activities_keep_last_contact_date_on_insert', 'inserting activities keeps last_contact_date');
--- Test 12
 select has_trigger('public', 'activities', 'activities_keep_last_contact_date_on_update', 'updating activities keeps last_contact_date');
--- Test 13: every function runs as its owner with a pinned, empty search_path.
+-- Every function runs as its owner with a pinned, empty search_path.
 select is(
   (select array_agg(proname::text order by proname) from pg_proc
     where pronamespace = 'public'::regnamespace and prosecdef and proconfig = array['search_path=""']
@@ -56,39 +45,29 @@ select is(
   array['begin_reminder_run', 'correct_last_contact_date', 'evaluate_reminder_run', 'fail_reminder_run', 'keep_last_contact_date'],
   'all five functions are SECURITY DEFINER with search_path pinned to empty');
 
--- Test 14: what each role may do with each table.
+-- What each role may do with each table.
 select table_privs_are('public', 'assignments', 'service_role', array['SELECT', 'INSERT', 'DELETE'], 'service_role manages assignments');
--- Test 15
 select column_privs_are('public', 'assignments', 'last_contact_date', 'service_role', array['SELECT', 'INSERT'],
   'service_role cannot update last_contact_date: only activities and the audited correction move it');
--- Test 16
 select column_privs_are('public', 'assignments', 'status', 'service_role', array['SELECT', 'INSERT', 'UPDATE'], 'service_role may change an assignment''s status');
--- Test 17
 select table_privs_are('public', 'activities', 'service_role', array['SELECT', 'INSERT', 'UPDATE'], 'service_role registers activities');
--- Test 18
 select table_privs_are('public', 'notifications', 'service_role', array['SELECT'], 'service_role reads notifications and creates none');
--- Test 19
 select column_privs_are('public', 'notifications', 'dispatched_at', 'service_role', array['SELECT', 'UPDATE'], 'service_role marks notifications dispatched');
--- Test 20
 select table_privs_are('public', 'reminder_runs', 'service_role', array['SELECT'], 'service_role only reads the runs');
--- Test 21
 select table_privs_are('public', 'assignment_contact_corrections', 'service_role', array['SELECT'], 'service_role only reads the audit');
--- Test 22: anon and authenticated have nothing on any of the five (the app adds its own policies and grants).
+-- Anon and authenticated have nothing on any of the five (the app adds its own policies and grants).
 select is(
   (select count(*)::int from unnest(array['anon', 'authenticated']) as r(role),
                              unnest(array['assignments', 'activities', 'notifications', 'reminder_runs', 'assignment_contact_corrections']) as t(name),
                              unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) as p(privilege)
     where has_table_privilege(r.role, 'public.' || t.name, p.privilege)),
   0, 'anon and authenticated have no privilege on the reminder tables');
--- Test 23
 select function_privs_are('public', 'correct_last_contact_date', array['uuid', 'date', 'text', 'text'], 'service_role', array['EXECUTE'],
   'service_role may correct last_contact_date');
--- Test 24
 select is(
   (select count(*)::int from unnest(array['anon', 'authenticated']) as r(role)
     where has_function_privilege(r.role, 'public.correct_last_contact_date(uuid, date, text, text)', 'EXECUTE')),
   0, 'anon and authenticated may not correct last_contact_date');
--- Test 25
 select is(
   (select count(*)::int from unnest(array['public', 'anon', 'authenticated', 'service_role']) as r(role),
                              unnest(array['public.begin_reminder_run(text, bigint, timestamptz)', 'public.evaluate_reminder_run(bigint)',
@@ -97,7 +76,6 @@ select is(
                                           where p.oid = f.signature::regprocedure and a.grantee = 0 and a.privilege_type = 'EXECUTE'))
        or (r.role <> 'public' and has_function_privilege(r.role, f.signature, 'EXECUTE'))),
   0, 'no API role and not PUBLIC may execute the run functions or the trigger function');
--- Test 26
 select function_privs_are('public', 'evaluate_reminder_run', array['bigint'], 'postgres', array['EXECUTE'],
   'postgres, the Edge Function''s role, may run an evaluation');
 
@@ -107,7 +85,7 @@ select ('00000000-0000-4000-8000-00000000010' || n)::uuid, ('00000000-0000-4000-
        current_date - 60, 14, case when n = 5 then 'paused' else 'active' end
   from generate_series(1, 5) as n;
 
--- Test 27: each registration path moves last_contact_date to the contact's day.
+-- Each registration path moves last_contact_date to the contact's day.
 insert into public.activities (assignment_id, registered_by, registration_path, occurred_on) values
   ('00000000-0000-4000-8000-000000000101', '00000000-0000-4000-8000-000000000201', 'direct',            current_date - 1),
   ('00000000-0000-4000-8000-000000000102', gen_random_uuid(),                      'proxy',             current_date - 2),
@@ -119,76 +97,63 @@ select results_eq(
   $$values ('00000000-0000-4000-8000-000000000101', current_date - 1), ('00000000-0000-4000-8000-000000000102', current_date - 2),
            ('00000000-0000-4000-8000-000000000103', current_date - 3), ('00000000-0000-4000-8000-000000000104', current_date - 4)$$,
   'direct, proxy, coordinator_proxy and bulk registrations each set last_contact_date (bulk: the latest of its rows)');
--- Test 28
 insert into public.activities (assignment_id, registered_by, registration_path, occurred_on)
 values ('00000000-0000-4000-8000-000000000101', gen_random_uuid(), 'proxy', current_date - 30);
 select is((select last_contact_date from public.assignments where id = '00000000-0000-4000-8000-000000000101'), current_date - 1,
   'an older activity registered late does not move last_contact_date back');
--- Test 29
 select throws_ok(
   $$insert into public.activities (assignment_id, registered_by, registration_path, occurred_on)
     values ('00000000-0000-4000-8000-000000000101', gen_random_uuid(), 'direct', current_date + 3)$$,
   '23514',
   format('activity for assignment 00000000-0000-4000-8000-000000000101 is dated %s, which is in the future', current_date + 3),
   'a contact dated days ahead is refused with the assignment and the date');
--- Test 30
 select throws_ok(
   $$insert into public.activities (assignment_id, registered_by, registration_path) values ('00000000-0000-4000-8000-000000000101', gen_random_uuid(), 'sms')$$,
   '23514', null, 'an unknown registration path is refused');
--- Test 31
 select throws_ok(
   $$set local role service_role; update public.assignments set last_contact_date = current_date where id = '00000000-0000-4000-8000-000000000101'$$,
   '42501', null, 'service_role cannot write last_contact_date directly');
--- Test 32
 select lives_ok(
   $$set local role service_role;
     insert into public.activities (assignment_id, registered_by, registration_path) values ('00000000-0000-4000-8000-000000000102', gen_random_uuid(), 'direct');
     reset role$$,
   'service_role registers an activity, and the trigger updates what it may not');
--- Test 33
 select is((select last_contact_date from public.assignments where id = '00000000-0000-4000-8000-000000000102'), current_date,
   'the activity service_role registered moved last_contact_date to today');
 
--- Test 34: the admin correction, as service_role, with its audit row.
+-- The admin correction, as service_role, with its audit row.
 select lives_ok(
   $$set local role service_role;
     select public.correct_last_contact_date(assignment_id => '00000000-0000-4000-8000-000000000103', last_contact_date => current_date - 40,
                                             reason => 'ticket 17: logged on the wrong assignment', corrected_by => 'ops@example.org');
     reset role$$,
   'service_role corrects last_contact_date');
--- Test 35
 select results_eq(
   $$select previous_last_contact_date, new_last_contact_date, reason, corrected_by, via_role
       from public.assignment_contact_corrections where assignment_id = '00000000-0000-4000-8000-000000000103'$$,
   $$values (current_date - 3, current_date - 40, 'ticket 17: logged on the wrong assignment', 'ops@example.org', 'service_role')$$,
   'the correction is audited with before, after, reason, who and the role it came through');
--- Test 36
 select throws_ok(
   $$set local role authenticated; select public.correct_last_contact_date('00000000-0000-4000-8000-000000000103', current_date, 'x', 'y')$$,
   '42501', null, 'authenticated may not correct last_contact_date');
--- Test 37
 select throws_ok(
   $$set local role anon; select public.correct_last_contact_date('00000000-0000-4000-8000-000000000103', current_date, 'x', 'y')$$,
   '42501', null, 'anon may not correct last_contact_date');
--- Test 38
 select throws_ok(
   $$select public.correct_last_contact_date('00000000-0000-4000-8000-0000000001ff', current_date, 'ticket 18', 'ops@example.org')$$,
   'P0002', 'assignment 00000000-0000-4000-8000-0000000001ff does not exist', 'a correction of an unknown assignment names it');
 
--- Test 39: one run: the lease, then one reminder per due assignment. Of the fixtures, only 103 is due now
+-- One run: the lease, then one reminder per due assignment. Of the fixtures, only 103 is due now
 -- (its contact was corrected to 40 days ago); 101, 102 and 104 had fresh contact and 105 is paused.
 create temporary table run_ids as select run_id, outcome from public.begin_reminder_run('pgtap', null, null);
 select is((select outcome from public.begin_reminder_run('pgtap', null, null)), 'skipped', 'a second run while the first holds the lease is skipped');
--- Test 40
 select is((select status from public.evaluate_reminder_run((select run_id from run_ids))), 'succeeded', 'the run that holds the lease evaluates');
--- Test 41
 select results_eq(
   $$select assignment_id::text, dedupe_key from public.notifications
      where run_id = (select run_id from run_ids) and assignment_id::text like '00000000-0000-4000-8000-00000000010%'$$,
   $$values ('00000000-0000-4000-8000-000000000103',
             'follow_up_reminder:00000000-0000-4000-8000-000000000103:' || to_char(current_date - 26, 'YYYY-MM-DD'))$$,
   'the run reminds the one due fixture, keyed by its due day, and none of the others');
--- Test 42
 select is(
   (select created from public.begin_reminder_run('pgtap', null, null) as b, public.evaluate_reminder_run(b.run_id)),
   0, 'a second run the same day creates nothing');

@@ -3,70 +3,53 @@
 begin;
 select plan(24);
 
--- Test 1: the catch-up record, keyed so an occurrence is caught up once.
+-- The catch-up record, keyed so an occurrence is caught up once.
 select has_table('public', 'reminder_cron_catch_ups', 'the catch-up record exists');
--- Test 2
 select columns_are('public', 'reminder_cron_catch_ups', array['job_name', 'occurrence', 'run_id', 'caught_up_at'],
   'the catch-up record has exactly the documented columns');
--- Test 3
 select col_is_pk('public', 'reminder_cron_catch_ups', array['job_name', 'occurrence'], 'one row per job and missed occurrence');
--- Test 4
 select has_index('public', 'reminder_cron_catch_ups', 'reminder_cron_catch_ups_run_id_idx', array['run_id'], 'a run finds its catch-up record through an index');
--- Test 5
 select is((select relrowsecurity from pg_class where oid = 'public.reminder_cron_catch_ups'::regclass), true, 'row level security is on');
 
--- Test 6: both functions the jobs call run as their owner with a pinned search_path.
+-- Both functions the jobs call run as their owner with a pinned search_path.
 select is_definer('public', 'catch_up_reminder_run', array['text', 'interval'], 'the catch-up runs as its owner');
--- Test 7
 select is((select proconfig from pg_proc where oid = 'public.catch_up_reminder_run(text, interval)'::regprocedure),
   array['search_path=""'], 'the catch-up pins an empty search_path');
--- Test 8
 select is_definer('public', 'prune_reminder_cron_history', array['interval', 'interval'], 'the pruning runs as its owner');
--- Test 9
 select is((select proconfig from pg_proc where oid = 'public.prune_reminder_cron_history(interval, interval)'::regprocedure),
   array['search_path=""'], 'the pruning pins an empty search_path');
--- Test 10
 select function_returns('public', 'catch_up_reminder_run', array['text', 'interval'], 'bigint', 'the catch-up returns the run''s log id');
 
--- Test 11: the two jobs, as cron_runner.
+-- The two jobs, as cron_runner.
 select results_eq(
   $$select schedule, command, active, username from cron.job where jobname = 'reminder-eval-catch-up'$$,
   $$values ('* * * * *'::text, 'select public.catch_up_reminder_run(''daily-reminder-eval'')'::text, true, 'cron_runner'::text)$$,
   'the catch-up job checks the daily job every minute as cron_runner');
--- Test 12
 select results_eq(
   $$select schedule, command, active, username from cron.job where jobname = 'reminder-eval-retention'$$,
   $$values ('17 3 * * *'::text, 'select * from public.prune_reminder_cron_history()'::text, true, 'cron_runner'::text)$$,
   'the retention job prunes daily at 03:17 UTC as cron_runner');
 
--- Test 13: cron_runner may run the two functions its jobs call, and nothing else of this migration.
+-- Cron_runner may run the two functions its jobs call, and nothing else of this migration.
 select function_privs_are('public', 'catch_up_reminder_run', array['text', 'interval'], 'cron_runner', array['EXECUTE'], 'cron_runner may run the catch-up');
--- Test 14
 select function_privs_are('public', 'prune_reminder_cron_history', array['interval', 'interval'], 'cron_runner', array['EXECUTE'], 'cron_runner may prune');
--- Test 15
 select function_privs_are('public', 'cron_previous_occurrence', array['text', 'timestamp with time zone', 'interval', 'text'], 'cron_runner', array[]::text[],
   'cron_runner may not call the schedule reader directly');
--- Test 16
 select function_privs_are('public', 'reminder_cron_interval_setting', array['text', 'text'], 'cron_runner', array[]::text[],
   'cron_runner may not read settings from Vault');
 
--- Test 17: the API roles get nothing (Supabase's default privileges would have given them everything).
+-- The API roles get nothing (Supabase's default privileges would have given them everything).
 select function_privs_are('public', 'catch_up_reminder_run', array['text', 'interval'], 'anon', array[]::text[], 'anon may not run the catch-up');
--- Test 18
 select function_privs_are('public', 'prune_reminder_cron_history', array['interval', 'interval'], 'authenticated', array[]::text[], 'authenticated may not prune');
--- Test 19
 select function_privs_are('public', 'prune_reminder_cron_history', array['interval', 'interval'], 'service_role', array[]::text[], 'service_role may not prune');
--- Test 20
 select table_privs_are('public', 'reminder_cron_catch_ups', 'service_role', array['SELECT'], 'service_role may only read the catch-up record');
--- Test 21
 select table_privs_are('public', 'reminder_cron_catch_ups', 'anon', array[]::text[], 'anon has nothing on the catch-up record');
--- Test 22
 select table_privs_are('public', 'reminder_cron_catch_ups', 'cron_runner', array[]::text[], 'cron_runner writes the record only through the catch-up');
 
--- Test 23: as cron_runner, the pruning refuses an age that would blind the alerts, naming the fix.
+-- As cron_runner, the pruning refuses an age that would blind the alerts, naming the fix.
 select throws_ok($$set local role cron_runner; select * from public.prune_reminder_cron_history(interval '1 day', interval '14 days')$$,
   '22023', null, 'a retention under 2 days is refused');
--- Test 24: a job that is not registered (removed, or never scheduled) is never caught up.
+-- A job that is not registered (removed, or never scheduled) is never caught up.
 select is((select public.catch_up_reminder_run('pgtap-never-scheduled', interval '6 hours')), null::bigint,
   'a job that is not registered is not caught up');
 
