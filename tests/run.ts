@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { databaseTestsDir, repoRoot } from "../stack/paths";
 import { ensureToolchain } from "../stack/install";
 import { startStack, stopStack } from "../stack/stack";
-import { laneDir, laneDirs, lanesDir, laneStack } from "./support/lanes";
+import { laneDir, lanesDir, lanesEnv, laneStack, removeAbandonedRuns, removeRun } from "./support/lanes";
 
 interface Tally {
   passed: number;
@@ -90,12 +90,6 @@ async function pgTapLane(): Promise<Tally> {
   }
 }
 
-/** Stops what an earlier, interrupted run may have left, then throws every lane away: each run starts fresh. */
-async function clearLanes(): Promise<void> {
-  await Promise.all(laneDirs().map((dir) => laneStack(dir, "stop")));
-  rmSync(lanesDir(), { recursive: true, force: true });
-}
-
 async function main(): Promise<number> {
   const jestArgs = process.argv.slice(2);
   const partial = jestArgs.length > 0;
@@ -111,12 +105,18 @@ async function main(): Promise<number> {
   } else {
     // Once, before the lanes start side by side: a fresh machine installs PostgreSQL here, not in five places at once.
     ensureToolchain();
-    await clearLanes();
+    await removeAbandonedRuns();
+    // jest's workers and the pgTAP lane share this run's folder; jest's teardown then stops only its workers.
+    process.env[lanesEnv] = lanesDir();
+    process.env.REMINDER_CRON_TEST_OWNER = "npm-test";
     phases = await Promise.all([
       timed("type check", typeCheck),
       timed("jest", () => jest(jestArgs)),
       ...(partial ? [] : [timed("pgTAP", pgTapLane)]),
     ]);
+    // A failed run keeps its lanes' logs for reading (the next run removes them); a passing one leaves nothing.
+    if (phases.every((phase) => phase.failed === 0)) await removeRun();
+    else say(`the lanes' logs stay in ${lanesDir()} until the next run`);
   }
   process.stderr.write("\n");
   for (const phase of phases) say(`${phase.name.padEnd(10)} ${phase.seconds.toFixed(1).padStart(6)} s  ${phase.passed} passed, ${phase.failed} failed`);

@@ -1,13 +1,11 @@
-import { laneDirs, laneStack } from "./lanes";
+import { removeRun } from "./lanes";
 
 /**
- * Stops every jest worker's stack (their data stays, so the next `npx jest` starts warm), all at once. The
- * pgTAP lane may still be running beside jest under `npm test`, which stops it itself.
+ * Stops this run's jest workers' stacks, all at once, and (under `npx jest`) removes the run's folder. Under
+ * `npm test` the pgTAP lane may still be running beside jest in the same folder: npm test removes it itself.
  */
 export default async function globalTeardown(): Promise<void> {
   if (process.env.DATABASE_URL) return;
-  const results = await Promise.all(laneDirs({ onlyWorkers: true }).map(async (dir) => ({ dir, ...(await laneStack(dir, "stop")) })));
-  for (const { dir, code, stderr } of results) {
-    if (code !== 0) process.stderr.write(`test lanes: stopping the stack in ${dir} failed: ${stderr.trim()}\n`);
-  }
+  const ownedByNpmTest = process.env.REMINDER_CRON_TEST_OWNER === "npm-test";
+  for (const problem of await removeRun(undefined, { onlyWorkers: ownedByNpmTest })) process.stderr.write(`test lanes: ${problem}\n`);
 }

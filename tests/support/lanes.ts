@@ -1,31 +1,54 @@
 /**
  * Test lanes: every jest worker, and the pgTAP run, gets a local stack of its own under
- * `<localDir>/test-lanes/<lane>`, so suites on different lanes share no database and no pg_cron scheduler.
- * That is what lets a suite that waits on pg_cron's clock (tests/clock/) run beside the others instead of
- * before or after them. The developer's own stack (`npm start`, `npm run db:start`) is never a lane.
+ * `<localDir>/test-lanes/run-<pid>/<lane>`, so suites on different lanes share no database and no pg_cron
+ * scheduler. That is what lets a suite that waits on pg_cron's clock (tests/clock/) run beside the others
+ * instead of before or after them. Each run (one `npx jest`, one `npm test`) owns the folder named after its
+ * process and removes it at the end, so two runs at once never stop each other's stacks. The developer's own
+ * stack (`npm start`, `npm run db:start`) is never a lane.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { isAlive } from "../../stack/processes";
 import { localDir, repoRoot } from "../../stack/paths";
 
-/** Set by jest's global setup for its workers, so a lane's folder never nests inside another lane's. */
+/** Set by jest's global setup for its workers, so every worker of a run finds the run's folder. */
 export const lanesEnv = "REMINDER_CRON_TEST_LANES";
 
-export const lanesDir = (): string => process.env[lanesEnv] ?? join(localDir, "test-lanes");
+const lanesRoot = join(localDir, "test-lanes");
+const runPrefix = "run-";
+
+/** This run's folder of lanes: named after the process that owns the run (jest's, or npm test's). */
+export const lanesDir = (): string => process.env[lanesEnv] ?? join(lanesRoot, `${runPrefix}${process.pid}`);
 
 export const laneDir = (lane: string): string => join(lanesDir(), lane);
 
 /** The jest workers' lane of `workerId`; the pgTAP run has the lane "pgtap". */
 export const workerLane = (workerId: string): string => `worker-${workerId}`;
 
-/** The lanes that have a stack folder now; `onlyWorkers` leaves out the pgTAP lane, which npm test stops itself. */
-export function laneDirs(options: { onlyWorkers?: boolean } = {}): string[] {
-  const dir = lanesDir();
+/** The lanes of this run that have a stack folder now; `onlyWorkers` leaves out the pgTAP lane. */
+export function laneDirs(options: { onlyWorkers?: boolean; dir?: string } = {}): string[] {
+  const dir = options.dir ?? lanesDir();
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && (!options.onlyWorkers || entry.name.startsWith(workerLane(""))))
     .map((entry) => join(dir, entry.name));
+}
+
+/** Stops every stack of a run's lanes, all at once, and removes the run's folder. */
+export async function removeRun(dir: string = lanesDir(), options: { onlyWorkers?: boolean } = {}): Promise<string[]> {
+  const results = await Promise.all(laneDirs({ ...options, dir }).map(async (lane) => ({ lane, ...(await laneStack(lane, "stop")) })));
+  if (!options.onlyWorkers) rmSync(dir, { recursive: true, force: true });
+  return results.filter((result) => result.code !== 0).map((result) => `stopping the stack in ${result.lane} failed: ${result.stderr.trim()}`);
+}
+
+/** What an interrupted run left (its owning process is gone): stopped and removed. Live runs are left alone. */
+export async function removeAbandonedRuns(): Promise<void> {
+  if (!existsSync(lanesRoot)) return;
+  const abandoned = readdirSync(lanesRoot)
+    .filter((name) => name.startsWith(runPrefix) && !isAlive(Number(name.slice(runPrefix.length))))
+    .map((name) => join(lanesRoot, name));
+  await Promise.all(abandoned.map((dir) => removeRun(dir)));
 }
 
 /**
