@@ -18,7 +18,7 @@ import { cronRunnerRole, defaultJobName, reconcileCommand, reconcileJobName, vau
 import { catchUpJobName, retentionJobName } from "../infra/sql/operations-names";
 import { functionEndpoint } from "../stack/edge-functions";
 import { seedFile } from "../stack/paths";
-import { readState, StackState, startStack, stopStack } from "../stack/stack";
+import { extensionsInUse, readState, StackState, startStack, stopStack } from "../stack/stack";
 import { isRunningStack } from "../tests/support/stack-status";
 import { humanDuration, remindersCell, runsTable, table, utc } from "./format";
 import { functionRunsSince, lastRuns, runById } from "./queries";
@@ -149,6 +149,7 @@ async function demo(session: Session, once: boolean): Promise<number> {
   const state: StackState = await step(session, "1. Starting the local stack (PostgreSQL + pg_cron, Vault and pg_net, the Edge Function) and applying the migrations", () =>
     startStack(),
   );
+  out(`   ${extensionsInUse(state)}`);
   const endpoint = functionEndpoint(state);
   const client = new Client({ connectionString: state.postgresUrl });
   await client.connect();

@@ -52,6 +52,9 @@ test("npm start -- --once on a fresh clone's stack: one run through the job's pa
   }
   const due = Number(/^ {3}\d+ assignment\(s\); (\d+) active and due for a follow-up today$/m.exec(stdout)?.[1]);
   expect(due).toBeGreaterThan(0);
+  // It says which pg_net and Vault it ran on, as the stack recorded them.
+  const kind = (name: string) => (state().standIns.includes(name as never) ? "local stand-in" : "real extension");
+  expect(stdout).toContain(`\n   pg_net: ${kind("pg_net")}; supabase_vault: ${kind("supabase_vault")}\n`);
   // The job row, as pg_cron holds it, and its companions.
   expect(stdout).toMatch(/^ +\d+ +daily-reminder-eval +0 6 \* \* \* +true +cron_runner +select public\.dispatch_reminder_run\('daily-reminder-eval'\)$/m);
   expect(stdout).toMatch(/^ +\d+ +reminder-eval-reconcile +\* \* \* \* \* +true +cron_runner/m);
