@@ -8,13 +8,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "pg";
-import { stack, withClient } from "../support/db";
+import { waitFor, withClient } from "../support/db";
 import { callFunction, endpoint } from "../support/reminder-scheduler";
 import { asCronRunner, cronMigrationSql, deleteSecret, dispatchAndReconcile, pointVaultAt, setSecret } from "../support/trigger";
 import { functionSecrets } from "../../stack/edge-functions";
 import { logDir } from "../../stack/paths";
-import { stopProcess } from "../../stack/processes";
-import { startStack } from "../../stack/stack";
 import { cronRunnerRole, signatureHeader, signedRequestsTable, qualified } from "../../infra/sql/names";
 import { signatureFor } from "../../supabase/functions/_shared/signature";
 
@@ -100,9 +98,8 @@ describe("reading pg_net's tables after a dispatch", () => {
   test("committed while pg_net's worker is down, then answered: no role finds a secret, and what it read replays to a 401 that creates nothing", () =>
     withClient(async (client) => {
       const hidden = await secrets(client);
-      const worker = stack().processes.netWorker;
-      if (!worker) throw new Error("This test stops the pg_net stand-in's worker; the stack runs none (a real pg_net?).");
-      await stopProcess(worker);
+      // Hold pg_net's worker, real or stand-in, as if it were down: with a batch size of 0 it takes nothing.
+      await setBatchSize("0");
       let runId: string;
       let stolen: { headers: Record<string, string>; body: string };
       try {
@@ -116,7 +113,8 @@ describe("reading pg_net's tables after a dispatch", () => {
         const { rows } = await client.query("select headers, convert_from(body, 'UTF8') as body from net.http_request_queue where convert_from(body, 'UTF8')::jsonb ->> 'run_id' = $1", [runId]);
         stolen = rows[0];
       } finally {
-        await startStack(); // the worker comes back and sends the queued request
+        await setBatchSize(null); // the worker comes back and sends the queued request
+        await client.query("select net.wake()");
       }
       await asCronRunner(client, () => client.query("select public.reconcile_reminder_runs()"));
       const { rows: logged } = await client.query("select status, http_status, request_id from public.cron_execution_log where id = $1", [runId]);
@@ -135,6 +133,20 @@ describe("reading pg_net's tables after a dispatch", () => {
       expect(await counts(client)).toEqual(before);
     }), 60000);
 });
+
+/** pg_net.batch_size for the whole server (null: its default again), read by pg_net's worker on reload. */
+const setBatchSize = (size: string | null) =>
+  withClient(async (admin) => {
+    await admin.query(size === null ? "alter system reset pg_net.batch_size" : `alter system set pg_net.batch_size = ${Number(size)}`);
+    await admin.query("select pg_reload_conf()");
+    // The reload reaches the worker asynchronously; wait until this server reports the new value.
+    await waitFor("pg_net.batch_size to take effect", async () => {
+      const { rows } = await admin.query("select coalesce(nullif(current_setting('pg_net.batch_size', true), ''), '200') as size");
+      return rows[0].size === (size ?? "200") ? true : undefined;
+    });
+    // pg_net's worker (a background worker, or the stand-in's process) re-reads it on its next turn.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }, { admin: true });
 
 describe("what a signed request is worth once read", () => {
   const key = () => functionSecrets().signingKey;
