@@ -104,8 +104,9 @@ export function initCluster(tc: Toolchain): boolean {
       `unix_socket_directories = '${socketDir}'`,
       `shared_preload_libraries = '${["pg_cron", ...real].join(",")}'`,
       ...(real.includes("supabase_vault") ? writeVaultGetkey() : []),
-      // pg_net's worker serves the database our migrations use, as on Supabase.
-      ...(real.includes("pg_net") ? ["pg_net.database_name = 'postgres'"] : []),
+      // pg_net's worker serves the database our migrations use, as on Supabase. The stand-in's worker reads
+      // pg_net's own settings too; set here, they exist for ALTER SYSTEM and reload as the real ones do.
+      ...(real.includes("pg_net") ? ["pg_net.database_name = 'postgres'"] : ["pg_net.batch_size = 200", "pg_net.ttl = '6 hours'"]),
       "cron.database_name = 'postgres'",
       "cron.use_background_workers = on",
       "max_worker_processes = 32",
