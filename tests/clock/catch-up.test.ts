@@ -6,8 +6,7 @@
  */
 import { Client } from "pg";
 import { waitFor, withClient } from "../support/db";
-import { TestEndpoint } from "../support/http-server";
-import { alterJob, asCronRunner, dispatchAndReconcile, pointVaultAt, startFunctionStandIn } from "../support/trigger";
+import { alterJob, asCronRunner, dispatchAndReconcile, FunctionStandIn, vaultedFunctionStandIn } from "../support/trigger";
 import { startStack, stopStack } from "../../stack/stack";
 import { defaultCronExpression, defaultJobName, reconcileCommand } from "../../infra/sql/names";
 import { catchUpCommand } from "../../infra/sql/operations-migration";
@@ -15,22 +14,19 @@ import { catchUpCommand } from "../../infra/sql/operations-migration";
 const minute = 60_000;
 const sleepUntil = (at: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
 const fields = (at: number) => `${new Date(at).getUTCMinutes()} ${new Date(at).getUTCHours()}`;
-let endpoint: TestEndpoint;
-let restoreVault: (client: Client) => Promise<void>;
+let endpoint: FunctionStandIn;
 
 beforeAll(async () => {
-  endpoint = await startFunctionStandIn();
   await withClient(async (client) => {
-    restoreVault = await pointVaultAt(client, `${endpoint.url}/functions/v1/reminder-scheduler`);
+    endpoint = await vaultedFunctionStandIn(client);
   });
 });
 
 afterAll(async () => {
   await withClient(async (client) => {
     await alterJob(client, { schedule: defaultCronExpression });
-    await restoreVault(client);
+    await endpoint.release(client);
   });
-  await endpoint.close();
 });
 
 async function runsSince(client: Client, jobName: string, since: number): Promise<{ id: string; status: string }[]> {

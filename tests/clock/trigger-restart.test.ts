@@ -2,20 +2,16 @@
  * A restart loses nothing: the job registered by the migration is still there after the database stops and
  * starts, unchanged, and pg_cron fires it at the next minute. On a lane of its own, one tick.
  */
-import { Client } from "pg";
 import { waitFor, withClient } from "../support/db";
-import { TestEndpoint } from "../support/http-server";
-import { alterJob, jobRows, lastLogId, logRowsAfter, pointVaultAt, startFunctionStandIn } from "../support/trigger";
+import { alterJob, FunctionStandIn, jobRows, lastLogId, logRowsAfter, vaultedFunctionStandIn } from "../support/trigger";
 import { startStack, stopStack } from "../../stack/stack";
 import { defaultCronExpression } from "../../infra/sql/names";
 
-let endpoint: TestEndpoint;
-let restoreVault: (client: Client) => Promise<void>;
+let endpoint: FunctionStandIn;
 
 beforeAll(async () => {
-  endpoint = await startFunctionStandIn();
   await withClient(async (client) => {
-    restoreVault = await pointVaultAt(client, `${endpoint.url}/functions/v1/reminder-scheduler`);
+    endpoint = await vaultedFunctionStandIn(client);
     await alterJob(client, { schedule: "* * * * *" });
   });
 });
@@ -23,9 +19,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await withClient(async (client) => {
     await alterJob(client, { schedule: defaultCronExpression });
-    await restoreVault(client);
+    await endpoint.release(client);
   });
-  await endpoint.close();
 });
 
 test("after a database restart the job is still registered, unchanged, and fires", async () => {

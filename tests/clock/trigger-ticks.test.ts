@@ -6,15 +6,13 @@
  */
 import { Client } from "pg";
 import { waitFor, withClient } from "../support/db";
-import { TestEndpoint } from "../support/http-server";
-import { alterJob, asCronRunner, lastLogId, LogRow, logRowsAfter, pointVaultAt, startFunctionStandIn } from "../support/trigger";
+import { alterJob, asCronRunner, FunctionStandIn, lastLogId, LogRow, logRowsAfter, vaultedFunctionStandIn } from "../support/trigger";
 import { defaultCronExpression, defaultJobName, dispatchCommand, signatureHeader } from "../../infra/sql/names";
 
 /** A second job of cron_runner on the same schedule, the one whose endpoint fails first. */
 const probe = "trigger-ticks-probe";
 const withinAMinute = 70_000;
-let endpoint: TestEndpoint;
-let restoreVault: (client: Client) => Promise<void>;
+let endpoint: FunctionStandIn;
 let probeFails = true;
 /** The log's last id before the schedules changed: every tick this file waits for comes after it. */
 let startId: string;
@@ -29,11 +27,10 @@ const nextOutcome = (client: Client, afterId: string, jobName: string): Promise<
   );
 
 beforeAll(async () => {
-  endpoint = await startFunctionStandIn();
-  endpoint.reply((request) => (JSON.parse(request.body).job_name === probe && probeFails ? { status: 503, body: "maintenance" } : { status: 200, body: '{"ok":true}' }));
   await withClient(async (client) => {
     startId = await lastLogId(client);
-    restoreVault = await pointVaultAt(client, `${endpoint.url}/functions/v1/reminder-scheduler`);
+    endpoint = await vaultedFunctionStandIn(client);
+    endpoint.reply((request) => (JSON.parse(request.body).job_name === probe && probeFails ? { status: 503, body: "maintenance" } : { status: 200, body: '{"ok":true}' }));
     await alterJob(client, { schedule: "* * * * *" });
     await asCronRunner(client, () => client.query("select cron.schedule($1, '* * * * *', $2)", [probe, dispatchCommand(probe)]));
   });
@@ -46,9 +43,8 @@ afterAll(async () => {
     // Settle what the last ticks dispatched, then drop the probe's rows: the next file on this lane reads a quiet log.
     await asCronRunner(client, () => client.query("select public.reconcile_reminder_runs()"));
     await client.query("delete from public.cron_execution_log where job_name = $1", [probe]);
-    await restoreVault(client);
+    await endpoint.release(client);
   });
-  await endpoint.close();
 });
 
 test("with a one-minute schedule, a succeeded row appears within 70 s and the endpoint got a signed request", () =>

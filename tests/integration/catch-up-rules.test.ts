@@ -8,37 +8,33 @@
  */
 import { Client } from "pg";
 import { withClient } from "../support/db";
-import { TestEndpoint } from "../support/http-server";
-import { asCronRunner, deleteSecret, pointVaultAt, setSecret, startFunctionStandIn } from "../support/trigger";
+import { asCronRunner, deleteSecret, FunctionStandIn, setSecret, vaultedFunctionStandIn } from "../support/trigger";
 import { startStack, stopStack } from "../../stack/stack";
 import { cronRunnerRole, dispatchCommand } from "../../infra/sql/names";
 import { catchUpJobName, intervalSettings } from "../../infra/sql/operations-names";
 
-let endpoint: TestEndpoint;
+let endpoint: FunctionStandIn;
 const probes: string[] = [];
-let restoreVault: (client: Client) => Promise<void>;
 
 beforeAll(async () => {
-  endpoint = await startFunctionStandIn();
   // The database restarts now, so every occurrence from a minute before now on was "while it was down".
   await stopStack();
   await startStack();
   await withClient(async (client) => {
-    restoreVault = await pointVaultAt(client, `${endpoint.url}/functions/v1/reminder-scheduler`);
+    endpoint = await vaultedFunctionStandIn(client);
   });
 });
 
 afterAll(async () => {
   await withClient(async (client) => {
     await deleteSecret(client, intervalSettings.catchUpWindow.secret);
-    await restoreVault(client);
+    await endpoint.release(client);
     for (const name of probes) {
       await asCronRunner(client, () => client.query("select cron.unschedule($1)", [name]));
       await client.query("delete from public.cron_execution_log where job_name = $1", [name]);
       await client.query("delete from public.reminder_cron_catch_ups where job_name = $1", [name]);
     }
   });
-  await endpoint.close();
 });
 
 const minute = 60_000;

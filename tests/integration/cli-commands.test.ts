@@ -8,8 +8,7 @@ import { join } from "node:path";
 import { Client } from "pg";
 import { main } from "../../cli/main";
 import { stack, withClient } from "../support/db";
-import { TestEndpoint } from "../support/http-server";
-import { alterJob, asCronRunner, deleteSecret, jobRows, pointVaultAt, setSecret, startFunctionStandIn } from "../support/trigger";
+import { alterJob, asCronRunner, deleteSecret, FunctionStandIn, jobRows, setSecret, vaultedFunctionStandIn } from "../support/trigger";
 import { freePort } from "../../stack/cluster";
 import { functionEndpoint } from "../../stack/edge-functions";
 import { repoRoot } from "../../stack/paths";
@@ -20,8 +19,7 @@ const probe = "cli-probe";
 const probeSchedule = "0 6 1 1 *";
 /** The stack's signing key, which Vault holds: the CLI must never print it. */
 const credential = () => functionEndpoint(stack()).signingKey;
-let endpoint: TestEndpoint;
-let restoreVault: (client: Client) => Promise<void>;
+let endpoint: FunctionStandIn;
 
 interface Ran {
   code: number;
@@ -55,9 +53,8 @@ async function logRow(client: Client, row: { status: string; triggeredMinutesAgo
 const probeJob = async (client: Client) => (await jobRows(client, probe))[0];
 
 beforeAll(async () => {
-  endpoint = await startFunctionStandIn();
   await withClient(async (client) => {
-    restoreVault = await pointVaultAt(client, `${endpoint.url}/functions/v1/reminder-scheduler`);
+    endpoint = await vaultedFunctionStandIn(client);
     await asCronRunner(client, () => client.query("select cron.schedule($1, $2, $3)", [probe, probeSchedule, dispatchCommand(probe)]));
   });
 });
@@ -74,9 +71,8 @@ afterAll(async () => {
     await client.query("delete from public.cron_execution_log where job_name = $1", [probe]);
     await client.query("delete from cron.job_run_details where runid < -100000");
     await asCronRunner(client, () => client.query("select cron.unschedule($1)", [probe]));
-    await restoreVault(client);
+    await endpoint.release(client);
   });
-  await endpoint.close();
 });
 
 describe("status", () => {

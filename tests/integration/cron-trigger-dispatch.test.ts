@@ -4,23 +4,20 @@
  */
 import { Client } from "pg";
 import { stack, withClient } from "../support/db";
-import { TestEndpoint } from "../support/http-server";
-import { asCronRunner, deleteSecret, dispatchAndReconcile, lastLogId, logRowsAfter, pointVaultAt, setSecret, startFunctionStandIn } from "../support/trigger";
+import { asCronRunner, deleteSecret, dispatchAndReconcile, FunctionStandIn, lastLogId, logRowsAfter, setSecret, vaultedFunctionStandIn } from "../support/trigger";
 import { freePort } from "../../stack/cluster";
 import { functionEndpoint } from "../../stack/edge-functions";
 import { defaultJobName, signatureHeader, vaultSecrets } from "../../infra/sql/names";
 import { signatureFor } from "../../supabase/functions/_shared/signature";
 
-let endpoint: TestEndpoint;
+let endpoint: FunctionStandIn;
 let client: Client;
-let restoreVault: (client: Client) => Promise<void>;
 /** The log's last id before this file: the failed runs it logs for the daily job are its own to remove. */
 let startId: string;
 
 beforeAll(async () => {
-  endpoint = await startFunctionStandIn();
   await withClient(async (c) => {
-    restoreVault = await pointVaultAt(c, `${endpoint.url}/functions/v1/reminder-scheduler`);
+    endpoint = await vaultedFunctionStandIn(c);
     startId = await lastLogId(c);
   });
 });
@@ -28,9 +25,8 @@ afterAll(async () => {
   await withClient(async (c) => {
     // A later file on this lane (verify, status) reads the daily job's last run: it must not be one of these failures.
     await c.query("delete from public.cron_execution_log where id > $1", [startId]);
-    await restoreVault(c);
+    await endpoint.release(c);
   });
-  await endpoint.close();
 });
 
 const run = async (fn: (c: Client) => Promise<void>) =>

@@ -8,6 +8,7 @@ import { Client } from "pg";
 import { migrationsDir } from "../../stack/paths";
 import { cronRunnerRole, defaultJobName, logTable, qualified, vaultSecrets } from "../../infra/sql/names";
 import { migrationFileName, migrations } from "../../infra/sql/migrations";
+import type { JobRow } from "../../cli/queries";
 import { withClient } from "./db";
 import { RecordedRequest, Reply, startEndpoint, TestEndpoint } from "./http-server";
 
@@ -22,14 +23,8 @@ export interface LogRow {
   finished_at: Date | null;
 }
 
-export interface JobRow {
-  jobid: string;
-  jobname: string;
-  schedule: string;
-  command: string;
-  username: string;
-  active: boolean;
-}
+/** A row of cron.job as the on-call CLI reads it. */
+export type { JobRow } from "../../cli/queries";
 
 export async function setSecret(client: Client, name: string, value: string): Promise<void> {
   const { rows } = await client.query("select id from vault.secrets where name = $1", [name]);
@@ -134,4 +129,22 @@ export function startFunctionStandIn(initial?: Reply): Promise<TestEndpoint> {
       ),
     );
   });
+}
+
+/** A function stand-in with Vault's reminder_function_url pointed at it; `release` puts Vault back and closes it. */
+export interface FunctionStandIn extends TestEndpoint {
+  release: (client: Client) => Promise<void>;
+}
+
+/** For a test file whose dispatches must reach a function stand-in: call in beforeAll, `release` in afterAll. */
+export async function vaultedFunctionStandIn(client: Client, initial?: Reply): Promise<FunctionStandIn> {
+  const endpoint = await startFunctionStandIn(initial);
+  const restoreVault = await pointVaultAt(client, `${endpoint.url}/functions/v1/reminder-scheduler`);
+  return {
+    ...endpoint,
+    release: async (later: Client) => {
+      await restoreVault(later);
+      await endpoint.close();
+    },
+  };
 }
