@@ -5,8 +5,8 @@
  */
 import { Client } from "pg";
 import { startStack } from "../stack/stack";
-import { alterJob, asCronRunner, setSecret, startFunctionStandIn } from "../tests/support/trigger";
-import { defaultCronExpression, vaultSecrets } from "../infra/sql/names";
+import { alterJob, asCronRunner, vaultedFunctionStandIn } from "../tests/support/trigger";
+import { defaultCronExpression } from "../infra/sql/names";
 import { runStandalone, spread } from "./run";
 
 
@@ -24,9 +24,8 @@ async function dispatchCosts(client: Client, calls: number): Promise<number[]> {
 }
 
 async function tickLatencies(client: Client, ticks: number): Promise<number[]> {
-  const endpoint = await startFunctionStandIn({ status: 200, body: "{}" });
+  const endpoint = await vaultedFunctionStandIn(client, { status: 200, body: "{}" });
   try {
-    await setSecret(client, vaultSecrets.functionUrl, `${endpoint.url}/functions/v1/reminder-scheduler`);
     await alterJob(client, { schedule: "* * * * *" });
     const latencies: number[] = [];
     while (latencies.length < ticks) {
@@ -40,7 +39,7 @@ async function tickLatencies(client: Client, ticks: number): Promise<number[]> {
     return latencies;
   } finally {
     await alterJob(client, { schedule: defaultCronExpression });
-    await endpoint.close();
+    await endpoint.release(client);
   }
 }
 

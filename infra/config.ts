@@ -165,7 +165,7 @@ export function parseSettings(raw: RawConfig, env: Record<string, string | undef
   const cron = pick("cronExpression");
   const cronExpression = normalizeSchedule(cron.value ?? defaultCronExpression);
   let schedule = (parseSchedule(defaultCronExpression, defaultPgCronVersion) as { parsed: ParsedSchedule }).parsed;
-  const parsed = checkSchedule(cronExpression, pgCronVersion);
+  const parsed = parseSchedule(cronExpression, pgCronVersion);
   if ("problem" in parsed) problems.push(`${cron.label} is not a schedule pg_cron ${pgCronVersion} (${full(configKeys.pgCronVersion)}) accepts: ${parsed.problem}. Fix: ${cron.fix(defaultCronExpression)}`);
   else schedule = parsed.parsed;
 
@@ -285,14 +285,6 @@ export function parseSettings(raw: RawConfig, env: Record<string, string | undef
 
 /** Supabase's shared pooler (Supavisor): `aws-0-<region>.pooler.supabase.com` and its kin. */
 export const isSupabasePooler = (host: string) => /\.pooler\.supabase\.com$/i.test(host);
-
-/**
- * A schedule pg_cron `pgCronVersion` accepts, read as pg_cron reads it, less the deliberate refusals of
- * providers/pg-cron-schedule.ts (text pg_cron would run differently from what it says, or never).
- */
-export function checkSchedule(schedule: string, pgCronVersion: string): { parsed: ParsedSchedule } | { problem: string } {
-  return parseSchedule(schedule, pgCronVersion);
-}
 
 /** The next time pg_cron runs the schedule after `from`, in UTC (ISO 8601); pg_cron's clock is UTC here. */
 export function nextRunUtc(parsed: ParsedSchedule, from: Date): string {

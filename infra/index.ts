@@ -4,9 +4,9 @@
  * Each depends only on the stack config and the resources' state, never on the clock or the shell, so a
  * second preview of an unchanged stack shows no change (`pulumi preview --expect-no-changes` in CI).
  */
-import { checkSchedule, loadStackConfig, scheduleInWords as inWords } from "./config";
+import { loadStackConfig, scheduleInWords as inWords } from "./config";
 import { ReminderCron } from "./reminder-cron";
-import { normalizeSchedule, ParsedSchedule } from "./providers/pg-cron-schedule";
+import { normalizeSchedule, ParsedSchedule, parseSchedule } from "./providers/pg-cron-schedule";
 import { operationsRunbook as operationsRunbookFor } from "./sql/operations-migration";
 import { runbook as runbookFor } from "./sql/runbook";
 
@@ -38,6 +38,6 @@ export const operationsRunbook = operationsRunbookFor();
 
 /** Parses what pg_cron holds, as leniently as the newest pg_cron, for the outputs that describe it. */
 function describe(held: string, fn: (parsed: ParsedSchedule) => string): string {
-  const result = checkSchedule(normalizeSchedule(held), "1.6");
+  const result = parseSchedule(normalizeSchedule(held), "1.6");
   return "parsed" in result ? fn(result.parsed) : `(pg_cron holds '${held}', which cannot be described: ${result.problem})`;
 }

@@ -6,11 +6,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "pg";
+import type { SupabaseExtension } from "./install";
 import { standInSqlDir } from "./paths";
 
 const sqlFile = (name: string) => readFileSync(join(standInSqlDir, name), "utf8");
 
-export type StandIn = "pg_net" | "supabase_vault";
+/** One of Supabase's C extensions for which the stack installed its stand-in. */
+export type StandIn = SupabaseExtension;
 
 async function has(client: Client, query: string, params: unknown[] = []): Promise<boolean> {
   const { rowCount } = await client.query(query, params);

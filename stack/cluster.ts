@@ -8,7 +8,7 @@ import { accessSync, appendFileSync, chownSync, constants, existsSync, mkdirSync
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { dataDir, localDir, logDir, socketDir } from "./paths";
-import { installedRealExtensions, RealExtension, Toolchain } from "./install";
+import { installedRealExtensions, supabaseExtensions, SupabaseExtension, Toolchain } from "./install";
 
 const logFile = join(logDir, "postgres.log");
 const confFile = join(dataDir, "postgresql.conf");
@@ -122,12 +122,12 @@ export function initCluster(tc: Toolchain): boolean {
 }
 
 /** The real extensions this cluster was made for: the ones its postgresql.conf preloads besides pg_cron. */
-function preloadedRealExtensions(): RealExtension[] {
+function preloadedRealExtensions(): SupabaseExtension[] {
   const line = /^shared_preload_libraries = '([^']*)'$/m.exec(readFileSync(confFile, "utf8"));
-  return (line?.[1].split(",") ?? []).filter((lib): lib is RealExtension => lib === "pg_net" || lib === "supabase_vault");
+  return (line?.[1].split(",") ?? []).filter((lib): lib is SupabaseExtension => (supabaseExtensions as readonly string[]).includes(lib));
 }
 
-const describeMode = (real: RealExtension[]) => (real.length === 0 ? "the pg_net and Vault stand-ins" : `the real ${real.join(" and ")}`);
+const describeMode = (real: SupabaseExtension[]) => (real.length === 0 ? "the pg_net and Vault stand-ins" : `the real ${real.join(" and ")}`);
 
 /**
  * Refuses, before any process starts, a cluster that cannot start as it is: one made for the stand-ins

@@ -86,14 +86,18 @@ export function pgCronDefaultVersion(major: number): string {
   return /default_version\s*=\s*'([^']+)'/.exec(control)?.[1] ?? "unknown";
 }
 
-/** Supabase's C extensions that the local stack uses for real where Debian-style files of them are installed. */
-export type RealExtension = "pg_net" | "supabase_vault";
+/**
+ * Supabase's two C extensions, not packaged by Debian: the stack uses each for real where its library is
+ * installed, else its stand-in (stack/sql/).
+ */
+export const supabaseExtensions = ["pg_net", "supabase_vault"] as const;
+export type SupabaseExtension = (typeof supabaseExtensions)[number];
 
 /**
  * The real pg_net and supabase_vault installed for this major (their libraries in its lib folder), each of
  * which the cluster must preload; the stand-ins serve where they are absent.
  */
-export function installedRealExtensions(tc: Toolchain): RealExtension[] {
+export function installedRealExtensions(tc: Toolchain): SupabaseExtension[] {
   const libDir = `${pgRoot}/${tc.pgMajor}/lib`;
-  return (["pg_net", "supabase_vault"] as const).filter((lib) => existsSync(`${libDir}/${lib}.so`));
+  return supabaseExtensions.filter((lib) => existsSync(`${libDir}/${lib}.so`));
 }

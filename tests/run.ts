@@ -21,16 +21,15 @@ interface Tally {
 interface Phase extends Tally {
   name: string;
   seconds: number;
-  note?: string;
 }
 
 const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
 const say = (line: string) => process.stderr.write(`== ${line}\n`);
 
 /** Runs a command to its end; its output goes to stderr (stdout carries only the closing line), or is returned. */
-function run(command: string, args: string[], options: { capture?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string }> {
+function run(command: string, args: string[], options: { capture?: boolean } = {}): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: repoRoot, env: options.env ?? process.env, stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(command, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"] });
     let stdout = "";
     child.stdout.on("data", (chunk) => (options.capture ? (stdout += chunk) : process.stderr.write(chunk)));
     child.on("error", reject);
@@ -38,7 +37,7 @@ function run(command: string, args: string[], options: { capture?: boolean; env?
   });
 }
 
-async function timed(name: string, fn: () => Promise<Tally & { note?: string }>): Promise<Phase> {
+async function timed(name: string, fn: () => Promise<Tally>): Promise<Phase> {
   const started = performance.now();
   say(`${name}: started`);
   const tally = await fn().catch((error: Error) => {

@@ -52,10 +52,10 @@ export async function removeAbandonedRuns(): Promise<void> {
 }
 
 /**
- * Runs the local stack's CLI (`start`, `stop`, `reset`) for one lane in a process of its own: stack/paths.ts
+ * Runs the local stack's CLI (`start`, `stop`) for one lane in a process of its own: stack/paths.ts
  * reads REMINDER_CRON_LOCAL_DIR once, at load, so one process cannot serve two lanes.
  */
-export function laneStack(dir: string, command: "start" | "stop" | "reset"): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function laneStack(dir: string, command: "start" | "stop"): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const { DATABASE_URL: _external, ...env } = process.env;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [require.resolve("tsx/cli"), join(repoRoot, "stack/cli.ts"), command], {

@@ -111,7 +111,7 @@ export function cronMigrationSql(): string {
  * commits it before it answers 200. Reconcile believes that record, not the answer (pg_net's tables are
  * every role's), so without it a 200 would never be a success.
  */
-export function startFunctionStandIn(initial?: Reply): Promise<TestEndpoint> {
+function startFunctionStandIn(initial?: Reply): Promise<TestEndpoint> {
   return startEndpoint(initial, async (request: RecordedRequest, reply: Reply) => {
     if (reply.status < 200 || reply.status > 299) return;
     let body: { job_name?: string; run_id?: number; triggered_at?: string };

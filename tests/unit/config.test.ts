@@ -3,7 +3,8 @@
  * (naming the key or variable, the value and the fix), all problems at once, before anything changes.
  */
 import { join } from "node:path";
-import { checkSchedule, functionUrlProblem, nextRunUtc, parseSettings, RawConfig, scheduleInWords } from "../../infra/config";
+import { functionUrlProblem, nextRunUtc, parseSettings, RawConfig, scheduleInWords } from "../../infra/config";
+import { parseSchedule } from "../../infra/providers/pg-cron-schedule";
 import { repoRoot } from "../../stack/paths";
 
 const url = "https://abcdefghijklmnopqrst.supabase.co/functions/v1/reminder-scheduler";
@@ -228,7 +229,7 @@ describe("schedules", () => {
     ["0 6 */2 * 1", "1.4"],
     ["30 SECONDS", "1.5"],
   ])("accepts %s on pg_cron %s", (schedule, version) => {
-    expect(checkSchedule(schedule, version)).toHaveProperty("parsed");
+    expect(parseSchedule(schedule, version)).toHaveProperty("parsed");
   });
 
   test.each([
@@ -253,7 +254,7 @@ describe("schedules", () => {
     ["30-10 * * * *", "1.6", "minute range '30-10' starts after it ends, which pg_cron reads as a pattern of bits, not a wrap-around; write it as two ranges, e.g. '30-59,0-10'"],
     ["+30 seconds", "1.6", "'+30 seconds' has a sign, which pg_cron reads modulo 2^32; write the number of seconds (1-59) alone, e.g. '30 seconds'"],
   ])("refuses %s on pg_cron %s: %s", (schedule, version, problem) => {
-    expect(checkSchedule(schedule, version)).toEqual({ problem });
+    expect(parseSchedule(schedule, version)).toEqual({ problem });
   });
 
   test.each([
@@ -269,7 +270,7 @@ describe("schedules", () => {
     ["0 6 1-31 * 1", "2026-01-01T07:00:00.000Z", "2026-01-02T06:00:00.000Z", "At 06:00, every day (UTC)"],
     ["0 6 * * 0,7", "2026-01-01T07:00:00.000Z", "2026-01-04T06:00:00.000Z", "At 06:00, only on Sunday (UTC)"],
   ])("%s after %s runs next at %s, described as %s", (schedule, from, next, words) => {
-    const result = checkSchedule(schedule, "1.6");
+    const result = parseSchedule(schedule, "1.6");
     if (!("parsed" in result)) throw new Error(result.problem);
     expect(nextRunUtc(result.parsed, new Date(from))).toBe(next);
     expect(scheduleInWords(result.parsed)).toBe(words);
