@@ -4,13 +4,13 @@
  */
 import { spawnSync, SpawnSyncOptions } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { accessSync, appendFileSync, chownSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { accessSync, appendFileSync, chownSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { dataDir, localDir, logDir, socketDir } from "./paths";
-import { installedRealExtensions, supabaseExtensions, SupabaseExtension, Toolchain } from "./install";
+import { chrootCommand, mountIntoRoot } from "./debian-root";
+import { dataDir, serverDir, serverFilesBase, serverLogFile as logFile, socketDir } from "./paths";
+import { installedRealExtensions, supabaseExtensions, SupabaseExtension, supportedMajors, Toolchain } from "./install";
 
-const logFile = join(logDir, "postgres.log");
 const confFile = join(dataDir, "postgresql.conf");
 /** supabase_vault's root key and the script that prints it (vault.getkey_script), readable by the server's OS user alone. */
 const vaultKeyFile = join(dataDir, "vault-root.key");
@@ -32,12 +32,28 @@ function serverUser(): OsUser | undefined {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
+/**
+ * The server's own folders sit in a shared temp directory: its per-user base must be ours, a real folder
+ * and writable by nobody else, or another local user could plant a link there that root would follow.
+ */
+function checkServerFilesBase(): void {
+  mkdirSync(serverFilesBase, { recursive: true, mode: 0o755 });
+  const base = lstatSync(serverFilesBase);
+  if (!base.isDirectory() || base.uid !== process.getuid?.() || (base.mode & 0o022) !== 0) {
+    throw new Error(`${serverFilesBase} is not a folder of this user's that only it may write (a link, or someone else's?). Remove it and start again.`);
+  }
+}
+
+/** A server program, inside the Debian root when the toolchain has one, as the server's OS user when we are root. */
 function run(tc: Toolchain, tool: string, args: string[], options: SpawnSyncOptions = {}) {
   const user = serverUser();
-  const result = spawnSync(join(tc.binDir, tool), args, {
+  const program = join(tc.binDir, tool);
+  if (tc.root) mountIntoRoot(tc.root, serverFilesBase);
+  const [command, argv] = tc.root ? chrootCommand(tc.root, user, program, args) : [program, args];
+  const result = spawnSync(command, argv, {
     encoding: "utf8",
     ...options,
-    ...(user ? { uid: user.uid, gid: user.gid } : {}),
+    ...(user && !tc.root ? { uid: user.uid, gid: user.gid } : {}),
     env: { ...process.env, LC_ALL: "C.UTF-8", ...(user ? { HOME: "/var/lib/postgresql" } : {}) },
   });
   if (result.error) throw result.error;
@@ -79,20 +95,24 @@ export function initCluster(tc: Toolchain): boolean {
   if (existsSync(versionFile)) {
     const major = Number(readFileSync(versionFile, "utf8").trim());
     if (major !== tc.pgMajor) {
-      throw new Error(`The cluster in ${dataDir} was made by PostgreSQL ${major}, but ${tc.pgMajor} is installed. Run \`npm run db:reset\` to start afresh.`);
+      throw new Error(
+        `The cluster in ${dataDir} was made by PostgreSQL ${major}, and this start asks for ${tc.pgMajor}. ` +
+          `Run \`REMINDER_CRON_PG=${tc.pgMajor} npm run db:reset\` to start afresh on ${tc.pgMajor}` +
+          ((supportedMajors as readonly number[]).includes(major) ? `, or set REMINDER_CRON_PG=${major} to keep it.` : "."),
+      );
     }
     return false;
   }
   if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
     throw new Error(`${dataDir} exists but holds no complete cluster (an interrupted start?). Run \`npm run db:reset\` to start afresh.`);
   }
-  mkdirSync(localDir, { recursive: true, mode: 0o755 });
+  checkServerFilesBase();
+  ownedDir(serverDir);
   ownedDir(dataDir);
   ownedDir(socketDir);
-  ownedDir(logDir);
   const result = run(tc, "initdb", ["-D", dataDir, "-U", "supabase_admin", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"]);
   if (result.status !== 0) {
-    throw new Error(`initdb failed (${String(result.stderr).trim().split("\n").pop()}). Check that ${localDir} is writable and traversable by the postgres OS user.`);
+    throw new Error(`initdb failed (${String(result.stderr).trim().split("\n").pop()}). Check that ${serverDir} is writable and traversable by the postgres OS user.`);
   }
   const real = installedRealExtensions(tc);
   appendFileSync(
@@ -185,7 +205,6 @@ export async function portIsFree(port: number): Promise<boolean> {
 
 export function startCluster(tc: Toolchain, port: number): void {
   ownedDir(socketDir);
-  ownedDir(logDir);
   const result = run(tc, "pg_ctl", ["-D", dataDir, "-l", logFile, "-w", "-t", "60", "-o", `-p ${port}`, "start"]);
   if (result.status !== 0) {
     run(tc, "pg_ctl", ["-D", dataDir, "-m", "immediate", "-w", "stop"]);

@@ -1,11 +1,36 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { debianRootMajor, ensureDebianRoot } from "./debian-root";
 
 /** What the local stack needs from the operating system, for one PostgreSQL major version. */
 export interface Toolchain {
   pgMajor: number;
+  /** Where the server's programs are, as the server sees them (inside `root` when there is one). */
   binDir: string;
+  /** The Debian 13 root the server runs in with chroot (stack/debian-root.ts); absent: the host's own. */
+  root?: string;
 }
+
+/** The majors the stack runs: Supabase's two current platforms, 15 from the host and 17 from its root. */
+export const supportedMajors = [15, debianRootMajor] as const;
+export const majorEnv = "REMINDER_CRON_PG";
+
+/**
+ * REMINDER_CRON_PG: the PostgreSQL major to run (15 or 17), or undefined for the host's own. Bad input
+ * is refused before anything is installed or started.
+ */
+export function requestedMajor(raw: string | undefined = process.env[majorEnv]): number | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const major = Number(raw.trim());
+  if (!(supportedMajors as readonly number[]).includes(major)) {
+    throw new Error(`${majorEnv}=${raw} is not a PostgreSQL major this stack runs. Set it to 15 (Debian 12's packages) or ${debianRootMajor} (Debian 13's, in a root the stack builds), or unset it.`);
+  }
+  return major;
+}
+
+/** A path of the server's files as the host sees it. */
+export const onHost = (tc: Toolchain, path: string) => (tc.root ? join(tc.root, path) : path);
 
 const pgRoot = "/usr/lib/postgresql";
 
@@ -55,10 +80,22 @@ function aptInstall(packages: string[]): void {
 
 /**
  * Makes sure PostgreSQL, pg_cron, pgTAP and pg_prove are installed, installing them from Debian's packages
- * when running as root; otherwise says the exact command to run. Prefers an installed major that already
- * has everything, so a machine with PostgreSQL 15 and 17 side by side uses the complete one.
+ * when running as root; otherwise says the exact command to run. With no major asked for, prefers an
+ * installed major that already has everything. PostgreSQL 17 where the host's Debian does not package it
+ * comes from a Debian 13 root (stack/debian-root.ts).
  */
-export function ensureToolchain(): Toolchain {
+export function ensureToolchain(major: number | undefined = requestedMajor()): Toolchain {
+  if (major !== undefined && !installedMajors().includes(major)) {
+    if (major !== debianRootMajor) return hostToolchain(major);
+    // The host keeps the clients (psql, pg_prove) and the postgres OS user; the server comes from the root.
+    hostToolchain(undefined);
+    return { pgMajor: major, binDir: `${pgRoot}/${major}/bin`, root: ensureDebianRoot() };
+  }
+  return hostToolchain(major);
+}
+
+function hostToolchain(major: number | undefined): Toolchain {
+  if (major !== undefined && missingPieces(major).length === 0) return { pgMajor: major, binDir: `${pgRoot}/${major}/bin` };
   const complete = installedMajors().find((major) => missingPieces(major).length === 0);
   if (complete !== undefined) return { pgMajor: complete, binDir: `${pgRoot}/${complete}/bin` };
 
@@ -68,8 +105,12 @@ export function ensureToolchain(): Toolchain {
         "Install PostgreSQL 15+ with pg_cron, pgTAP and pg_prove yourself, or set DATABASE_URL to a database that has them.",
     );
   }
-  const major = installedMajors()[0] ?? distroMajor();
-  if (major === undefined) throw new Error("Could not tell which PostgreSQL Debian ships: run `apt-get update` and try again.");
+  const chosen = major ?? installedMajors()[0] ?? distroMajor();
+  if (chosen === undefined) throw new Error("Could not tell which PostgreSQL Debian ships: run `apt-get update` and try again.");
+  return installHostMajor(chosen);
+}
+
+function installHostMajor(major: number): Toolchain {
   const missing = missingPieces(major);
   if (process.getuid?.() !== 0) {
     throw new Error(`The local stack needs ${missing.join(", ")}. Run: sudo apt-get install -y ${packagesFor(major).join(" ")}`);
@@ -81,8 +122,8 @@ export function ensureToolchain(): Toolchain {
 }
 
 /** The version of pg_cron Debian installed, as its control file states it (1.4-1 on bookworm, 1.6 on trixie). */
-export function pgCronDefaultVersion(major: number): string {
-  const control = readFileSync(`/usr/share/postgresql/${major}/extension/pg_cron.control`, "utf8");
+export function pgCronDefaultVersion(tc: Toolchain): string {
+  const control = readFileSync(onHost(tc, `/usr/share/postgresql/${tc.pgMajor}/extension/pg_cron.control`), "utf8");
   return /default_version\s*=\s*'([^']+)'/.exec(control)?.[1] ?? "unknown";
 }
 
@@ -98,6 +139,6 @@ export type SupabaseExtension = (typeof supabaseExtensions)[number];
  * which the cluster must preload; the stand-ins serve where they are absent.
  */
 export function installedRealExtensions(tc: Toolchain): SupabaseExtension[] {
-  const libDir = `${pgRoot}/${tc.pgMajor}/lib`;
+  const libDir = onHost(tc, `${pgRoot}/${tc.pgMajor}/lib`);
   return supabaseExtensions.filter((lib) => existsSync(`${libDir}/${lib}.so`));
 }

@@ -8,9 +8,9 @@ import { Client } from "pg";
 import { bootstrapExternal, bootstrapLocal, StandIn } from "./bootstrap";
 import { secretsFile, startFunctions, storeSigningKey } from "./edge-functions";
 import { checkClusterMode, freePort, initCluster, isRunning, portIsFree, startCluster, stopCluster } from "./cluster";
-import { ensureToolchain, pgCronDefaultVersion } from "./install";
+import { ensureToolchain, pgCronDefaultVersion, requestedMajor, supportedMajors } from "./install";
 import { applyMigrations } from "./migrate";
-import { dataDir, localDir, stateFile } from "./paths";
+import { dataDir, localDir, serverDir, stateFile } from "./paths";
 import { isAlive, startTsProcess, stopProcess } from "./processes";
 
 export interface StackState {
@@ -128,8 +128,9 @@ export async function startStack(options: StartOptions = {}): Promise<StackState
     return state;
   }
 
-  const tc = ensureToolchain();
   const previous = readState();
+  // REMINDER_CRON_PG picks the major; without it a stack keeps the major it was made with.
+  const tc = ensureToolchain(requestedMajor() ?? clusterMajor());
   if (previous && !previous.external && isRunning(tc)) {
     log(`reusing the local stack already running on port ${previous.port}`);
     await startHelpers(previous);
@@ -148,7 +149,7 @@ export async function startStack(options: StartOptions = {}): Promise<StackState
   // Keep the previous port when it is free, so a stop and start leaves every connection string valid.
   const reusable = previous && !previous.external && (await portIsFree(previous.port)) ? previous.port : undefined;
   const port = wanted ?? reusable ?? (await freePort());
-  log(`starting PostgreSQL ${tc.pgMajor} with pg_cron ${pgCronDefaultVersion(tc.pgMajor)} on 127.0.0.1:${port}`);
+  log(`starting PostgreSQL ${tc.pgMajor} with pg_cron ${pgCronDefaultVersion(tc)} on 127.0.0.1:${port}${tc.root ? ` (from the Debian 13 root ${tc.root})` : ""}`);
   startCluster(tc, port);
   const state: StackState = {
     external: false,
@@ -186,7 +187,14 @@ export async function stopStack(): Promise<void> {
     for (const pid of Object.values(state.processes)) await stopProcess(pid);
     writeState({ ...state, processes: {} });
   }
-  if (!state?.external && existsSync(dataDir)) stopCluster(ensureToolchain());
+  if (!state?.external && existsSync(dataDir)) stopCluster(ensureToolchain(clusterMajor()));
+}
+
+/** The major of the cluster this stack made, if it made one on a major the stack runs. */
+function clusterMajor(): number | undefined {
+  const versionFile = `${dataDir}/PG_VERSION`;
+  const major = existsSync(versionFile) ? Number(readFileSync(versionFile, "utf8").trim()) : undefined;
+  return (supportedMajors as readonly (number | undefined)[]).includes(major) ? major : undefined;
 }
 
 /** Stops the stack and throws its data away: the next start is a fresh `supabase db reset`. */
@@ -195,7 +203,8 @@ export async function resetStack(): Promise<void> {
     throw new Error("db:reset throws the local cluster away and does nothing to DATABASE_URL's database; unset DATABASE_URL to reset the local stack.");
   }
   await stopStack();
-  rmSync(dataDir, { recursive: true, force: true });
+  // The server's folder first: it lives outside localDir (stack/paths.ts), so removing localDir would leave it.
+  rmSync(serverDir, { recursive: true, force: true });
   rmSync(stateFile, { force: true });
   rmSync(secretsFile, { force: true });
 }

@@ -3,13 +3,16 @@
  * the suite's stack is untouched: start, reuse, stop without leftovers, and the bad inputs issue 2 names.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, portIsFree } from "../../stack/cluster";
 import { isAlive } from "../../stack/processes";
-import { repoRoot } from "../../stack/paths";
+import { repoRoot, serverDirFor } from "../../stack/paths";
+
+/** Where a stack in `dir` keeps its cluster: outside the checkout (stack/paths.ts). */
+const pgdata = (dir: string) => join(serverDirFor(dir), "pgdata");
 
 interface CliResult {
   status: number | null;
@@ -30,15 +33,15 @@ function cli(dir: string, args: string[], env: NodeJS.ProcessEnv = {}): CliResul
 
 const dirs: string[] = [];
 function scratch(): string {
+  // mkdtemp's mode 0700, as a private checkout's: the server's own files live where its OS user reaches them.
   const dir = mkdtempSync(join(tmpdir(), "reminder-cron-stack-"));
-  chmodSync(dir, 0o755); // the server runs as the postgres OS user, which must reach the folder
   dirs.push(dir);
   return dir;
 }
 
 afterAll(() => {
   for (const dir of dirs) {
-    cli(dir, ["stop"]);
+    cli(dir, ["remove"]);
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -57,9 +60,37 @@ test("start, a second start that reuses it, and a stop that leaves no process an
   expect(stop.status).toBe(0);
   expect(await portIsFree(state.port)).toBe(true);
   expect(isAlive(state.processes.netWorker)).toBe(false);
-  const postmasterPid = join(dir, "pgdata", "postmaster.pid");
+  const postmasterPid = join(pgdata(dir), "postmaster.pid");
   expect(() => readFileSync(postmasterPid)).toThrow();
 }, 120000);
+
+test("a stack whose folder only its owner may enter (a private checkout) starts, and remove leaves no cluster behind", () => {
+  const dir = scratch();
+  expect(statSync(dir).mode & 0o077).toBe(0);
+  expect(cli(dir, ["start"]).status).toBe(0);
+  expect(existsSync(join(pgdata(dir), "PG_VERSION"))).toBe(true);
+  expect(cli(dir, ["remove"]).status).toBe(0);
+  expect(existsSync(serverDirFor(dir))).toBe(false);
+}, 120000);
+
+test("REMINDER_CRON_PG that names no platform the stack runs is refused, naming the value and the fix", () => {
+  const result = cli(scratch(), ["start"], { REMINDER_CRON_PG: "16" });
+  expect(result.status).toBe(1);
+  expect(result.stderr.trim()).toBe(
+    "local stack: REMINDER_CRON_PG=16 is not a PostgreSQL major this stack runs. Set it to 15 (Debian 12's packages) or 17 (Debian 13's, in a root the stack builds), or unset it.",
+  );
+});
+
+test("a cluster made by another major is refused with the reset to run, before anything starts", () => {
+  const dir = scratch();
+  mkdirSync(pgdata(dir), { recursive: true });
+  writeFileSync(join(pgdata(dir), "PG_VERSION"), "16\n");
+  const result = cli(dir, ["start"], { REMINDER_CRON_PG: "15" });
+  expect(result.status).toBe(1);
+  expect(result.stderr.trim()).toBe(
+    `local stack: The cluster in ${pgdata(dir)} was made by PostgreSQL 16, and this start asks for 15. Run \`REMINDER_CRON_PG=15 npm run db:reset\` to start afresh on 15.`,
+  );
+});
 
 test("a port in use is refused with what to do, and nothing is left running", async () => {
   const port = await freePort();
@@ -72,7 +103,7 @@ test("a port in use is refused with what to do, and nothing is left running", as
     expect(result.stderr.trim()).toBe(
       `local stack: Port ${port} (LOCAL_DB_PORT) is in use. Stop what listens there, or unset LOCAL_DB_PORT to pick a free port.`,
     );
-    expect(() => readFileSync(join(dir, "pgdata", "postmaster.pid"))).toThrow();
+    expect(() => readFileSync(join(pgdata(dir), "postmaster.pid"))).toThrow();
   } finally {
     blocker.close();
   }
@@ -86,12 +117,12 @@ test("a port that is no port is refused naming the value", () => {
 
 test("a stale cluster folder is refused with the reset to run", () => {
   const dir = scratch();
-  mkdirSync(join(dir, "pgdata"));
-  writeFileSync(join(dir, "pgdata", "leftover"), "from an interrupted start");
+  mkdirSync(pgdata(dir), { recursive: true });
+  writeFileSync(join(pgdata(dir), "leftover"), "from an interrupted start");
   const result = cli(dir, ["start"]);
   expect(result.status).toBe(1);
   expect(result.stderr.trim()).toBe(
-    `local stack: ${join(dir, "pgdata")} exists but holds no complete cluster (an interrupted start?). Run \`npm run db:reset\` to start afresh.`,
+    `local stack: ${pgdata(dir)} exists but holds no complete cluster (an interrupted start?). Run \`npm run db:reset\` to start afresh.`,
   );
 });
 
@@ -105,7 +136,7 @@ test("a DATABASE_URL that does not answer is refused before anything starts", as
 test("an unknown command prints the usage and exits 2", () => {
   const result = cli(scratch(), ["launch"]);
   expect(result.status).toBe(2);
-  expect(result.stderr).toContain("usage: tsx stack/cli.ts start [--no-migrations] | stop | reset | psql");
+  expect(result.stderr).toContain("usage: tsx stack/cli.ts install | start [--no-migrations] | stop | reset | remove | psql");
 });
 
 test("a cluster made for the other kind of pg_net is refused before anything starts, with the reset to run", () => {
@@ -113,7 +144,7 @@ test("a cluster made for the other kind of pg_net is refused before anything sta
   expect(cli(dir, ["start"]).status).toBe(0);
   expect(cli(dir, ["stop"]).status).toBe(0);
   // As if the cluster had been made while the real pg_net was installed (or, on a machine that has it, before).
-  const conf = join(dir, "pgdata", "postgresql.conf");
+  const conf = join(pgdata(dir), "postgresql.conf");
   const text = readFileSync(conf, "utf8");
   const preload = /^shared_preload_libraries = '([^']*)'$/m.exec(text)![1].split(",");
   const realNow = preload.includes("pg_net");
@@ -129,10 +160,10 @@ test("a cluster made for the other kind of pg_net is refused before anything sta
       ? ["the real supabase_vault", "the real pg_net and supabase_vault"]
       : ["the pg_net and Vault stand-ins", "the real pg_net"];
   expect(result.stderr.trim()).toBe(
-    `local stack: The cluster in ${join(dir, "pgdata")} was made for ${stateThen}, but this machine now has ${stateNow} installed. ` +
+    `local stack: The cluster in ${pgdata(dir)} was made for ${stateThen}, but this machine now has ${stateNow} installed. ` +
       "Run `npm run db:reset` to make a fresh cluster for what is installed (its data is thrown away).",
   );
-  expect(() => readFileSync(join(dir, "pgdata", "postmaster.pid"))).toThrow();
+  expect(() => readFileSync(join(pgdata(dir), "postmaster.pid"))).toThrow();
   const state = JSON.parse(readFileSync(join(dir, "stack.json"), "utf8"));
   expect(Object.values(state.processes as Record<string, number>).filter(isAlive)).toEqual([]);
 }, 120000);

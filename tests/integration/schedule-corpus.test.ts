@@ -6,7 +6,7 @@
  */
 import { Client } from "pg";
 import { CronFields, previousRun, readAsPgCron } from "../../infra/providers/pg-cron-schedule";
-import { withClient } from "../support/db";
+import { pgCronVersion, withClient } from "../support/db";
 import { probeJobPrefix } from "../support/pulumi-providers";
 import { random, scheduleCorpus } from "../support/schedule-corpus";
 
@@ -96,7 +96,7 @@ let installed = "";
 let verdicts: boolean[] = [];
 beforeAll(async () => {
   await withClient(async (client) => {
-    installed = (await client.query("select extversion from pg_extension where extname = 'pg_cron'")).rows[0].extversion;
+    installed = await pgCronVersion(client);
     verdicts = await pgCronVerdicts(client);
   });
 });
@@ -118,7 +118,10 @@ test("our TypeScript reading accepts exactly what the installed pg_cron accepts"
 
 test("the SQL port raises exactly where pg_cron refuses, and reads every accepted schedule as the TypeScript port does", () =>
   withClient(async (client) => {
-    const sql = await sqlReadings(client, null);
+    // Told the library's own version: left to pg_extension's '1.6' it would read 1.6.0's rules, which take the
+    // steps past a field that 1.6.5 refuses. Harmless where it is used, since the catch-up reads only
+    // schedules pg_cron already took, but not "exactly where pg_cron refuses".
+    const sql = await sqlReadings(client, installed);
     const verdictDiffers = corpus.flatMap((schedule, i) => ((sql[i] !== undefined) === verdicts[i] ? [] : [`${show(schedule)}: pg_cron ${verdicts[i]}, SQL ${sql[i] !== undefined}`]));
     expect(verdictDiffers).toEqual([]);
     const readingDiffers = corpus.flatMap((schedule, i) => {

@@ -44,3 +44,23 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/**
+ * The pg_cron this database runs, as exactly as its behaviour tells. pg_extension says "1.6" for every
+ * 1.6.x library, but 1.6.5 is the first to refuse a step past its field (src/entry.c, "Fix possible buffer
+ * underflow issue in cron parsing"), so one cron.schedule, rolled back, tells 1.6.5+ from 1.6.0-1.6.4.
+ */
+export async function pgCronVersion(client: Client): Promise<string> {
+  const { extversion } = (await client.query("select extversion from pg_extension where extname = 'pg_cron'")).rows[0];
+  if (!/^1\.6(\.|$)/.test(extversion)) return extversion;
+  const refusesStepPastField = await asRole(client, "cron_runner", async () => {
+    try {
+      await client.query("select cron.schedule('pg-cron-version-probe', '0-59/100 * * * *', 'select 1')");
+      return false;
+    } catch (error) {
+      if ((error as { code?: string }).code !== "22023") throw error;
+      return true;
+    }
+  });
+  return refusesStepPastField ? "1.6.5" : extversion;
+}

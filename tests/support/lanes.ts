@@ -8,7 +8,7 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { isAlive } from "../../stack/processes";
 import { localDir, repoRoot } from "../../stack/paths";
 
@@ -23,21 +23,30 @@ export const lanesDir = (): string => process.env[lanesEnv] ?? join(lanesRoot, `
 
 export const laneDir = (lane: string): string => join(lanesDir(), lane);
 
-/** The jest workers' lane of `workerId`; the pgTAP run has the lane "pgtap". */
+/** The jest workers' lane of `workerId`. */
 export const workerLane = (workerId: string): string => `worker-${workerId}`;
 
-/** The lanes of this run that have a stack folder now; `onlyWorkers` leaves out the pgTAP lane. */
+/** The lane of the pgTAP run. */
+export const pgTapLane = "pgtap";
+
+const isLaneName = (name: string) => name === pgTapLane || name.startsWith(workerLane(""));
+
+/**
+ * The lanes below a run's folder now, directly or one level down in a major's folder (pg15/, pg17/);
+ * `onlyWorkers` leaves out the pgTAP lanes.
+ */
 export function laneDirs(options: { onlyWorkers?: boolean; dir?: string } = {}): string[] {
   const dir = options.dir ?? lanesDir();
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && (!options.onlyWorkers || entry.name.startsWith(workerLane(""))))
-    .map((entry) => join(dir, entry.name));
+    .filter((entry) => entry.isDirectory())
+    .flatMap((entry) => (isLaneName(entry.name) ? [join(dir, entry.name)] : laneDirs({ ...options, dir: join(dir, entry.name) })))
+    .filter((lane) => !options.onlyWorkers || basename(lane).startsWith(workerLane("")));
 }
 
-/** Stops every stack of a run's lanes, all at once, and removes the run's folder. */
+/** Stops every stack of a run's lanes, all at once, removes their clusters and the run's folder. */
 export async function removeRun(dir: string = lanesDir(), options: { onlyWorkers?: boolean } = {}): Promise<string[]> {
-  const results = await Promise.all(laneDirs({ ...options, dir }).map(async (lane) => ({ lane, ...(await laneStack(lane, "stop")) })));
+  const results = await Promise.all(laneDirs({ ...options, dir }).map(async (lane) => ({ lane, ...(await laneStack(lane, options.onlyWorkers ? "stop" : "remove")) })));
   if (!options.onlyWorkers) rmSync(dir, { recursive: true, force: true });
   return results.filter((result) => result.code !== 0).map((result) => `stopping the stack in ${result.lane} failed: ${result.stderr.trim()}`);
 }
@@ -55,7 +64,7 @@ export async function removeAbandonedRuns(): Promise<void> {
  * Runs the local stack's CLI (`start`, `stop`) for one lane in a process of its own: stack/paths.ts
  * reads REMINDER_CRON_LOCAL_DIR once, at load, so one process cannot serve two lanes.
  */
-export function laneStack(dir: string, command: "start" | "stop"): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function laneStack(dir: string, command: "start" | "stop" | "remove"): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const { DATABASE_URL: _external, ...env } = process.env;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [require.resolve("tsx/cli"), join(repoRoot, "stack/cli.ts"), command], {
