@@ -1,9 +1,9 @@
 /**
  * cron_runner may append to the execution log (the task card's "write-only"), and the log is what status,
  * its alerts, the in-flight check and the catch-up believe. Played as the attacker holding cron_runner: a row
- * that claims an outcome, a run in flight, or a time other than now would silence every alert for good
- * (a `succeeded` row dated 2099 is the latest run and a success within 26 hours, forever), hold back the
- * next trigger, or stop the catch-up. RLS lets cron_runner append only what claims none of that.
+ * that claims an outcome, a run in flight, a time other than now, a request or an answer would silence every
+ * alert for good (a `succeeded` row dated 2099 is the latest run and a success within 26 hours, forever), hold
+ * back the next trigger, or stop the catch-up. RLS lets cron_runner append only what claims none of that.
  */
 import { Client } from "pg";
 import { withClient } from "../support/db";
@@ -24,36 +24,29 @@ async function refusalAsCronRunner(client: Client, sql: string, values: unknown[
   }
 }
 
-const forged: [string, string, string | null, string | null][] = [
-  // what it would do, status, triggered_at, finished_at
-  ["a success dated ahead: the latest run and a success in 26 hours, forever", "succeeded", "2099-01-01 06:00+00", "2099-01-01 06:00+00"],
-  ["a success now: silences no-success and failed-run", "succeeded", null, null],
-  ["a run in flight: skips every trigger while it lasts", "running", null, null],
-  ["a run awaiting its answer: skips every trigger while it lasts", "dispatched", null, null],
-  ["a failure dated ahead: every later occurrence looks run, so the catch-up never fires", "failed", "2099-01-01 06:00+00", "2099-01-01 06:00+00"],
-  ["a failure now: the missed occurrence looks run, so the catch-up skips it", "failed", null, null],
-  ["a skipped row dated ahead: tops the log", "skipped", "2099-01-01 06:00+00", null],
-  ["a skipped row dated back: rewrites history", "skipped", "2020-01-01 06:00+00", null],
-  ["a skipped row that lasted years: a false long-run alert", "skipped", null, "2099-01-01 06:00+00"],
+/** Every forgery is one row that differs from an allowed append (skipped, dated now) in what it claims. */
+const forged: [string, Record<string, string | number>][] = [
+  ["a success dated ahead: the latest run and a success in 26 hours, forever", { status: "succeeded", triggered_at: "2099-01-01 06:00+00", finished_at: "2099-01-01 06:00+00" }],
+  ["a success now: silences no-success and failed-run", { status: "succeeded" }],
+  ["a run in flight: skips every trigger while it lasts", { status: "running" }],
+  ["a run awaiting its answer: skips every trigger while it lasts", { status: "dispatched" }],
+  ["a failure dated ahead: every later occurrence looks run, so the catch-up never fires", { status: "failed", triggered_at: "2099-01-01 06:00+00", finished_at: "2099-01-01 06:00+00" }],
+  ["a failure now: the missed occurrence looks run, so the catch-up skips it", { status: "failed" }],
+  ["a skipped row dated ahead: tops the log", { status: "skipped", triggered_at: "2099-01-01 06:00+00" }],
+  ["a skipped row dated back: rewrites history", { status: "skipped", triggered_at: "2020-01-01 06:00+00" }],
+  ["a skipped row that lasted years: a false long-run alert", { status: "skipped", finished_at: "2099-01-01 06:00+00" }],
+  // One column each: the policy checks each on its own, so each is forged on its own.
+  ["a skipped row carrying an HTTP answer it never got", { status: "skipped", http_status: 200 }],
+  ["a skipped row naming a pg_net request it never made", { status: "skipped", request_id: 4242 }],
 ];
 
-test.each(forged)("cron_runner cannot append %s", (_what, status, triggeredAt, finishedAt) =>
+test.each(forged)("cron_runner cannot append %s", (_what, claims) =>
   withClient(async (client) => {
+    const columns = ["job_name", ...Object.keys(claims)];
     const error = await refusalAsCronRunner(
       client,
-      `insert into ${qualified(logTable)} (job_name, status, triggered_at, finished_at) values ($1, $2, coalesce($3::timestamptz, now()), $4)`,
-      [defaultJobName, status, triggeredAt, finishedAt],
-    );
-    expect(error?.code).toBe("42501");
-    expect(error?.message).toMatch(/row-level security/);
-  }));
-
-test("cron_runner cannot claim a request or an answer on a row it appends", () =>
-  withClient(async (client) => {
-    const error = await refusalAsCronRunner(
-      client,
-      `insert into ${qualified(logTable)} (job_name, status, http_status, request_id) values ($1, 'skipped', 200, 1)`,
-      [defaultJobName],
+      `insert into ${qualified(logTable)} (${columns.join(", ")}) values (${columns.map((_, i) => `$${i + 1}`).join(", ")})`,
+      [defaultJobName, ...Object.values(claims)],
     );
     expect(error?.code).toBe("42501");
     expect(error?.message).toMatch(/row-level security/);

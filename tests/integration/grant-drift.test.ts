@@ -4,8 +4,10 @@
  * readRolePrivileges (postgresql/resource_postgresql_grant.go): every function of the schema grouped by
  * pg_proc.proname, keeping only the rows whose bare name is in `objects`, and reporting the first whose
  * privileges differ from the state's. The Go provider cannot run here, so its query runs against the real
- * catalog and its filter is repeated in TypeScript: with `objects: ["name(types)"]` nothing matches and a
- * revoked EXECUTE is never seen; with the bare names the program now registers, it is.
+ * catalog and its filter is repeated in TypeScript. What that can check is the program's side: that the
+ * `objects` it registers are names the filter keeps, so a revoked EXECUTE is seen. That `name(types)`, which
+ * the program once registered, matches nothing is the provider's own behaviour: asserted against the copy
+ * below it would test only the copy, so it is not.
  */
 import type { Client } from "pg";
 import { grantArgs } from "../../infra/reminder-cron";
@@ -72,14 +74,13 @@ describe.each(functionGrants.map((grant) => [`${grant.schema}.${grant.function}`
     expect(await withClient((client) => providerRefresh(client, grant.role, grant.schema, objects, ["EXECUTE"]))).toBeUndefined();
   });
 
-  test("sees a revoked EXECUTE with the bare name, and would not have with name(types)", async () => {
+  test("sees a revoked EXECUTE through the objects the program registers", async () => {
     await withClient(
       async (client) => {
         await client.query("begin");
         try {
           await client.query(`revoke execute on function ${signature} from ${grant.role}`);
           expect(await providerRefresh(client, grant.role, grant.schema, objects, ["EXECUTE"])).toEqual([]);
-          expect(await providerRefresh(client, grant.role, grant.schema, [`${grant.function}(${grant.signature})`], ["EXECUTE"])).toBeUndefined();
         } finally {
           // The revoke never commits: the grants other tests rely on stay as the migration made them.
           await client.query("rollback");

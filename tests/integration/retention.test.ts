@@ -1,7 +1,8 @@
 /**
  * Retention: the daily job prunes cron_execution_log and cron_runner's rows of cron.job_run_details beyond
  * their ages (old rows gone, recent kept, nobody else's history touched), refuses an age that would blind the
- * alerts, reads its ages from Vault, and deletes through indexes on large tables (plans read with auto_explain).
+ * alerts, keeps 90 and 14 days unless Vault says otherwise, and deletes through indexes on large tables
+ * (plans read with auto_explain).
  */
 import { Client } from "pg";
 import { asRole, withClient } from "../support/db";
@@ -12,6 +13,7 @@ import { pruneCommand } from "../../infra/sql/operations-migration";
 
 const probe = "retention-probe";
 const day = 86_400_000;
+const anHour = 1 / 24;
 const daysAgo = (n: number) => new Date(Date.now() - n * day);
 
 /** Runs below every real runid, oldest lowest, as pg_cron's sequence would have numbered them. */
@@ -88,14 +90,20 @@ test("a catch-up record goes when its run's log row does", () =>
     expect(rows.map((r) => String(r.run_id))).toEqual([recent]);
   }));
 
-test("without arguments the ages come from Vault, else the defaults (90 and 14 days)", () =>
+test("without arguments or Vault settings, the log is kept 90 days and pg_cron's run history 14 days", () =>
+  withClient(async (client) => {
+    // An hour either side of each default (oldest first, as runids are numbered).
+    const [logPast, logInside] = [await logRow(client, 90 + anHour), await logRow(client, 90 - anHour)];
+    const [detailsPast, detailsInside] = [await runDetail(client, 14 + anHour), await runDetail(client, 14 - anHour)];
+    await prune(client, null, null);
+    expect(await remainingLog(client, [logPast, logInside])).toEqual([logInside]);
+    expect(await remainingDetails(client, [detailsPast, detailsInside])).toEqual([detailsInside]);
+  }));
+
+test("without arguments, ages set in Vault replace the defaults", () =>
   withClient(async (client) => {
     const [at40, at20] = [await logRow(client, 40), await logRow(client, 20)];
     const [at10, at3] = [await runDetail(client, 10), await runDetail(client, 3)];
-    await prune(client, null, null);
-    expect(await remainingLog(client, [at40, at20])).toEqual([at40, at20]);
-    expect(await remainingDetails(client, [at10, at3])).toEqual([at10, at3]);
-
     await setSecret(client, intervalSettings.logRetention.secret, "30 days");
     await setSecret(client, intervalSettings.runDetailsRetention.secret, "7 days");
     await prune(client, null, null);

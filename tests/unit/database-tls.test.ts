@@ -1,5 +1,5 @@
 /**
- * dbSslMode and dbSslRootCert as Node and psql apply them, against a real TLS endpoint: a small server that
+ * dbSslMode and dbSslRootCert as Node and libpq apply them, against a real TLS endpoint: a small server that
  * speaks PostgreSQL's SSLRequest and then TLS with a certificate for `localhost`, signed by a CA made for
  * the test (openssl). What each mode must accept and refuse is libpq's: require encrypts without checking,
  * verify-ca checks the chain, verify-full the chain and the host name. The handshake is what is checked;
@@ -86,8 +86,12 @@ describe("Node (the dynamic providers)", () => {
   });
 });
 
-describe("psql (the migration Commands) with the environment the program gives them", () => {
-  /** psql with PGSSLMODE/PGSSLROOTCERT as infra/reminder-cron.ts sets them; its stderr. Asynchronous: the server runs in this process. */
+// The migration Commands run psql with PGSSLMODE and PGSSLROOTCERT in their environment. Here the test sets
+// those two itself, so what it checks is libpq's reading of them, not the program: a program that set them
+// wrong, or not at all, passes here. That the program sets them (verify-full, the root certificate) is
+// tests/unit/pulumi-program.test.ts's "applies each committed migration with psql" test.
+describe("libpq (psql, as the migration Commands run it) given PGSSLMODE and PGSSLROOTCERT", () => {
+  /** psql with PGSSLMODE/PGSSLROOTCERT set here, as the program's environment names them; its stderr. Asynchronous: the server runs in this process. */
   const psql = (host: string, sslMode: SslMode, rootCert: string) =>
     new Promise<string>((resolve) =>
       execFile(
