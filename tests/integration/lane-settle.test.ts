@@ -5,11 +5,11 @@
  * the means each has (pg_net.batch_size = 0, a slow endpoint).
  */
 import { Client } from "pg";
-import { waitFor, withClient } from "../support/db";
+import { withClient } from "../support/db";
 import { settleLane } from "../support/lane-settle";
 import { startEndpoint } from "../support/http-server";
 import { callFunction, createAssignment, notificationsFor, pointVaultAtFunction } from "../support/reminder-scheduler";
-import { asCronRunner, dispatchAndReconcile, pointVaultAt, vaultedFunctionStandIn } from "../support/trigger";
+import { asCronRunner, dispatchAndReconcile, pointVaultAt, setPgNetBatchSize, vaultedFunctionStandIn } from "../support/trigger";
 import { defaultJobName, logTable, qualified, signedRequestsTable } from "../../infra/sql/names";
 
 /** The id the log hands out next. */
@@ -26,19 +26,6 @@ async function logRow(client: Client, id: string) {
   const { rows } = await client.query(`select status, http_status, error_message from ${qualified(logTable)} where id = $1`, [id]);
   return rows[0];
 }
-
-/** pg_net.batch_size for the whole server; 0 holds pg_net's worker, real or stand-in, and null lets it go. */
-const holdPgNet = (size: "0" | null) =>
-  withClient(async (admin) => {
-    await admin.query(size === null ? "alter system reset pg_net.batch_size" : `alter system set pg_net.batch_size = ${size}`);
-    await admin.query("select pg_reload_conf()");
-    await waitFor("pg_net.batch_size to take effect", async () => {
-      const { rows } = await admin.query("select coalesce(nullif(current_setting('pg_net.batch_size', true), ''), '200') as size");
-      return rows[0].size === (size ?? "200") ? true : undefined;
-    });
-    // The worker re-reads it on its next turn.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }, { admin: true });
 
 test("a run id an earlier file made up names no later log row: a 200 without the function's record stays running", () =>
   withClient(async (client) => {
@@ -115,12 +102,12 @@ test("a request pg_net never took is gone, and is a replay should it still be se
     const endpoint = await startEndpoint({ status: 200 });
     const restoreVault = await pointVaultAt(client, `${endpoint.url}/functions/v1/reminder-scheduler`);
     let leftover: string;
-    await holdPgNet("0");
+    await setPgNetBatchSize("0");
     try {
       leftover = await dispatchOnly(client);
       await settleLane();
     } finally {
-      await holdPgNet(null);
+      await setPgNetBatchSize(null);
       await client.query("select net.wake()");
     }
     try {
