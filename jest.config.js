@@ -2,6 +2,8 @@
  * Three projects, as the folders say: unit tests need nothing running; integration tests and the clock
  * suites (which wait on pg_cron's real minutes) get one local stack per jest worker (tests/support/lanes.ts).
  * Inside a worker files run one at a time, so a file owns its worker's database and scheduler while it runs.
+ * What one leaves there (a late pg_net answer, a lease, a run in flight) is settled before the next starts:
+ * tests/support/lane-settle.ts.
  * @type {import('jest').Config}
  */
 const transform = { "^.+\\.ts$": ["ts-jest", { tsconfig: { isolatedModules: true } }] };

@@ -8,9 +8,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "pg";
-import { waitFor, withClient } from "../support/db";
+import { withClient } from "../support/db";
 import { callFunction, endpoint } from "../support/reminder-scheduler";
-import { asCronRunner, cronMigrationSql, deleteSecret, dispatchAndReconcile, pointVaultAt, setSecret } from "../support/trigger";
+import { asCronRunner, cronMigrationSql, deleteSecret, dispatchAndReconcile, pointVaultAt, setPgNetBatchSize, setSecret } from "../support/trigger";
 import { functionSecrets } from "../../stack/edge-functions";
 import { logDir } from "../../stack/paths";
 import { cronRunnerRole, signatureHeader, signedRequestsTable, qualified } from "../../infra/sql/names";
@@ -99,7 +99,7 @@ describe("reading pg_net's tables after a dispatch", () => {
     withClient(async (client) => {
       const hidden = await secrets(client);
       // Hold pg_net's worker, real or stand-in, as if it were down: with a batch size of 0 it takes nothing.
-      await setBatchSize("0");
+      await setPgNetBatchSize("0");
       let runId: string;
       let stolen: { headers: Record<string, string>; body: string };
       try {
@@ -113,7 +113,7 @@ describe("reading pg_net's tables after a dispatch", () => {
         const { rows } = await client.query("select headers, convert_from(body, 'UTF8') as body from net.http_request_queue where convert_from(body, 'UTF8')::jsonb ->> 'run_id' = $1", [runId]);
         stolen = rows[0];
       } finally {
-        await setBatchSize(null); // the worker comes back and sends the queued request
+        await setPgNetBatchSize(null); // the worker comes back and sends the queued request
         await client.query("select net.wake()");
       }
       await asCronRunner(client, () => client.query("select public.reconcile_reminder_runs()"));
@@ -134,19 +134,6 @@ describe("reading pg_net's tables after a dispatch", () => {
     }), 60000);
 });
 
-/** pg_net.batch_size for the whole server (null: its default again), read by pg_net's worker on reload. */
-const setBatchSize = (size: string | null) =>
-  withClient(async (admin) => {
-    await admin.query(size === null ? "alter system reset pg_net.batch_size" : `alter system set pg_net.batch_size = ${Number(size)}`);
-    await admin.query("select pg_reload_conf()");
-    // The reload reaches the worker asynchronously; wait until this server reports the new value.
-    await waitFor("pg_net.batch_size to take effect", async () => {
-      const { rows } = await admin.query("select coalesce(nullif(current_setting('pg_net.batch_size', true), ''), '200') as size");
-      return rows[0].size === (size ?? "200") ? true : undefined;
-    });
-    // pg_net's worker (a background worker, or the stand-in's process) re-reads it on its next turn.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }, { admin: true });
 
 describe("what a signed request is worth once read", () => {
   const key = () => functionSecrets().signingKey;

@@ -5,7 +5,7 @@
  */
 import { FunctionsHttpError } from "@supabase/supabase-js";
 import { withClient } from "../support/db";
-import { callFunction, endpoint, supabaseClient } from "../support/reminder-scheduler";
+import { callFunction, endpoint, supabaseClient, unusedRunId } from "../support/reminder-scheduler";
 
 const runCount = () => withClient(async (client) => Number((await client.query("select count(*) from public.reminder_runs")).rows[0].count));
 
@@ -79,19 +79,19 @@ describe("bodies", () => {
   });
 
   test.each([
-    ["no body", undefined],
-    ["an empty object", "{}"],
-    ["the body pg_cron sends", JSON.stringify({ job_name: "daily-reminder-eval", run_id: 41, triggered_at: "2026-11-28T06:00:00.123456+00:00" })],
-    ["Postgres's short zone offset", JSON.stringify({ triggered_at: "2026-11-28 06:00:00+00" })],
+    ["no body", async () => undefined],
+    ["an empty object", async () => "{}"],
+    ["the body pg_cron sends", async () => JSON.stringify({ job_name: "daily-reminder-eval", run_id: await unusedRunId(), triggered_at: "2026-11-28T06:00:00.123456+00:00" })],
+    ["Postgres's short zone offset", async () => JSON.stringify({ triggered_at: "2026-11-28 06:00:00+00" })],
   ])("%s starts a run", async (_what, rawBody) => {
-    const answer = await callFunction({ rawBody });
+    const answer = await callFunction({ rawBody: await rawBody() });
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ status: "succeeded" });
   });
 });
 
 test("the answer to a trigger-shaped call is the run's JSON summary (its time is bench/reminder-run.ts's to measure)", async () => {
-  const answer = await callFunction({ body: { job_name: "daily-reminder-eval", run_id: 1, triggered_at: new Date().toISOString() } });
+  const answer = await callFunction({ body: { job_name: "daily-reminder-eval", run_id: await unusedRunId(), triggered_at: new Date().toISOString() } });
   expect(answer.status).toBe(200);
   expect(Object.keys(answer.body).sort()).toEqual(["as_of", "created", "duration_ms", "evaluated", "run_id", "skipped", "status"]);
 });

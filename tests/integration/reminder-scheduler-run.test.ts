@@ -5,7 +5,7 @@
  */
 import { Client } from "pg";
 import { waitFor, withClient } from "../support/db";
-import { callFunction, createAssignment, day, notificationsFor, runRow, whileLeaseHeld } from "../support/reminder-scheduler";
+import { callFunction, createAssignment, day, notificationsFor, runRow, unusedRunId, whileLeaseHeld } from "../support/reminder-scheduler";
 import { followUpKind } from "../../infra/sql/reminder-data-names";
 
 
@@ -95,7 +95,8 @@ test("the same day's second run creates no notification at all, and counts the d
 test("triggers fired at the same moment create one reminder between them; each is answered 200 or 409", () =>
   withClient(async (client) => {
     const assignment = await createAssignment(client);
-    const answers = await Promise.all([1, 2, 3, 4].map((n) => callFunction({ body: { job_name: "daily-reminder-eval", run_id: n } })));
+    const runIds = await Promise.all([1, 2, 3, 4].map(() => unusedRunId()));
+    const answers = await Promise.all(runIds.map((runId) => callFunction({ body: { job_name: "daily-reminder-eval", run_id: runId } })));
     for (const answer of answers) {
       expect([200, 409]).toContain(answer.status);
     }
@@ -116,17 +117,19 @@ test("the run evaluates the UTC day it was triggered: yesterday's trigger does n
 
 test("a trigger's job name and cron_execution_log id are recorded on its run", () =>
   withClient(async (client) => {
-    const answer = await callFunction({ body: { job_name: "daily-reminder-eval", run_id: 987654, triggered_at: new Date().toISOString() } });
-    expect(await runRow(client, answer.body.run_id)).toMatchObject({ job_name: "daily-reminder-eval", cron_run_id: "987654" });
+    const runId = await unusedRunId();
+    const answer = await callFunction({ body: { job_name: "daily-reminder-eval", run_id: runId, triggered_at: new Date().toISOString() } });
+    expect(await runRow(client, answer.body.run_id)).toMatchObject({ job_name: "daily-reminder-eval", cron_run_id: String(runId) });
   }));
 
 describe("the run lease", () => {
   test("a run longer than the answer budget is answered 202 and finishes; a run meanwhile is answered 409 and recorded as skipped", () =>
     withClient(async (client) => {
       const assignment = await createAssignment(client);
+      const secondRunId = await unusedRunId();
       const { first, second } = await holdingNotifications(async () => {
         const first = await callFunction({ body: { job_name: "daily-reminder-eval" } });
-        const second = await callFunction({ body: { job_name: "daily-reminder-eval", run_id: 77 } });
+        const second = await callFunction({ body: { job_name: "daily-reminder-eval", run_id: secondRunId } });
         return { first, second };
       });
       expect(first.status).toBe(202);
@@ -137,7 +140,7 @@ describe("the run lease", () => {
       expect(second.body).toMatchObject({ status: "skipped", active_run_id: first.body.run_id });
       expect(second.body.error).toMatch(new RegExp(`^Run ${first.body.run_id} has been running since .+ This request is recorded as skipped run ${second.body.run_id};`));
       const skipped = await runRow(client, second.body.run_id);
-      expect(skipped).toMatchObject({ status: "skipped", cron_run_id: "77", created: null });
+      expect(skipped).toMatchObject({ status: "skipped", cron_run_id: String(secondRunId), created: null });
       expect(skipped.error_message).toMatch(new RegExp(`^run ${first.body.run_id} has held the lease since `));
 
       // Released, the first run finishes what it started, in the background.

@@ -4,7 +4,7 @@
  */
 import { createClient, SupabaseClient } from "@supabase/supabase-js";
 import { Client } from "pg";
-import { stack } from "./db";
+import { stack, withClient } from "./db";
 import { functionEndpoint, FunctionEndpoint } from "../../stack/edge-functions";
 import { followUpKind } from "../../infra/sql/reminder-data-names";
 import { pointVaultAt } from "./trigger";
@@ -40,6 +40,17 @@ export interface NotificationRow {
 }
 
 export const endpoint = (): FunctionEndpoint => functionEndpoint(stack());
+
+/**
+ * A run_id for a call made by hand, drawn from the log's own ids: no log row will ever have it. A made-up
+ * one (1, 41) is an id the log hands out later, and the record the call leaves would then settle that
+ * log row, or refuse its dispatch as a replay.
+ */
+export function unusedRunId(): Promise<number> {
+  return withClient(async (client) =>
+    Number((await client.query("select nextval(pg_get_serial_sequence('public.cron_execution_log', 'id')) as id")).rows[0].id),
+  );
+}
 
 /** Points Vault's function URL at the real function the stack serves; returns what puts Vault back (call it in afterAll). */
 export function pointVaultAtFunction(client: Client): Promise<(client: Client) => Promise<void>> {

@@ -9,7 +9,7 @@ import { migrationsDir } from "../../stack/paths";
 import { cronRunnerRole, defaultJobName, logTable, qualified, vaultSecrets } from "../../infra/sql/names";
 import { migrationFileName, migrations } from "../../infra/sql/migrations";
 import type { JobRow } from "../../cli/queries";
-import { withClient } from "./db";
+import { waitFor, withClient } from "./db";
 import { RecordedRequest, Reply, startEndpoint, TestEndpoint } from "./http-server";
 
 export interface LogRow {
@@ -98,6 +98,23 @@ export async function dispatchAndReconcile(client: Client, jobName = defaultJobN
   const { rows } = await client.query<LogRow>(`select * from ${qualified(logTable)} where id = $1`, [runId]);
   return rows[0];
 }
+
+/**
+ * pg_net.batch_size for the whole server (null: its default again), read by pg_net's worker on reload: 0
+ * holds the worker, real or stand-in, as if it were down, and null lets it send what was queued meanwhile.
+ */
+export const setPgNetBatchSize = (size: string | null) =>
+  withClient(async (admin) => {
+    await admin.query(size === null ? "alter system reset pg_net.batch_size" : `alter system set pg_net.batch_size = ${Number(size)}`);
+    await admin.query("select pg_reload_conf()");
+    // The reload reaches the worker asynchronously; wait until this server reports the new value.
+    await waitFor("pg_net.batch_size to take effect", async () => {
+      const { rows } = await admin.query("select coalesce(nullif(current_setting('pg_net.batch_size', true), ''), '200') as size");
+      return rows[0].size === (size ?? "200") ? true : undefined;
+    });
+    // pg_net's worker (a background worker, or the stand-in's process) re-reads it on its next turn.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }, { admin: true });
 
 export function cronMigrationSql(): string {
   const migration = migrations.find((m) => m.name === "register_reminder_cron");
