@@ -8,6 +8,7 @@ import { accessSync, appendFileSync, chownSync, constants, existsSync, lstatSync
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { chrootCommand, mountIntoRoot } from "./debian-root";
+import { postgresOsUser } from "./os-user";
 import { dataDir, serverDir, serverFilesBase, serverLogFile as logFile, socketDir } from "./paths";
 import { installedRealExtensions, supabaseExtensions, SupabaseExtension, supportedMajors, Toolchain } from "./install";
 
@@ -16,21 +17,8 @@ const confFile = join(dataDir, "postgresql.conf");
 const vaultKeyFile = join(dataDir, "vault-root.key");
 const vaultGetkeyScript = join(dataDir, "vault-getkey");
 
-interface OsUser {
-  uid: number;
-  gid: number;
-}
-
 /** Root runs the server as the `postgres` OS user that Debian's package creates; anyone else runs it as themselves. */
-function serverUser(): OsUser | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const line = readFileSync("/etc/passwd", "utf8")
-    .split("\n")
-    .find((entry) => entry.startsWith("postgres:"));
-  if (!line) throw new Error("There is no `postgres` OS user to run the server as: install Debian's postgresql package.");
-  const [, , uid, gid] = line.split(":");
-  return { uid: Number(uid), gid: Number(gid) };
-}
+const serverUser = () => (process.getuid?.() === 0 ? postgresOsUser() : undefined);
 
 /**
  * The server's own folders sit in a shared temp directory: its per-user base must be ours, a real folder

@@ -14,6 +14,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { OsIds, postgresOsUser } from "./os-user";
 
 export const debianRootMajor = 17;
 
@@ -31,22 +32,8 @@ const markerName = ".reminder-cron-root.json";
 /** The one line every refusal ends with: how to test without this root. */
 export const onlyFifteen = "To run on PostgreSQL 15 alone, set REMINDER_CRON_PG=15 (for example `REMINDER_CRON_PG=15 npm test`).";
 
-interface OsIds {
-  uid: number;
-  gid: number;
-}
-
-function hostPostgresIds(): OsIds {
-  const line = readFileSync("/etc/passwd", "utf8")
-    .split("\n")
-    .find((entry) => entry.startsWith("postgres:"));
-  if (!line) throw new Error("There is no `postgres` OS user on this machine to run the PostgreSQL 17 server as: install Debian's postgresql package first.");
-  const [, , uid, gid] = line.split(":");
-  return { uid: Number(uid), gid: Number(gid) };
-}
-
 /** The marker a complete root of this recipe holds. */
-export function wantedMarker(ids: OsIds = hostPostgresIds()): string {
+export function wantedMarker(ids: OsIds = postgresOsUser()): string {
   return JSON.stringify({ ...recipe, postgresUid: ids.uid, postgresGid: ids.gid }, null, 2) + "\n";
 }
 
@@ -126,7 +113,7 @@ function step(what: string, command: string, args: string[], env: NodeJS.Process
 
 /** debootstrap into `dir`, then the host's postgres ids, then PostgreSQL 17, pg_cron and pgTAP from Debian 13. */
 function build(dir: string, log: (line: string) => void): void {
-  const ids = hostPostgresIds();
+  const ids = postgresOsUser();
   const started = Date.now();
   log(`building a Debian 13 root with PostgreSQL ${debianRootMajor} in ${debianRootDir} (once per machine, about a minute)`);
   step("running debootstrap", "debootstrap", [`--variant=${recipe.variant}`, recipe.suite, dir]);
