@@ -207,9 +207,20 @@ export async function inTransaction<T>(connection: DbConnection | undefined, fn:
 
 /** Runs `fn` as `role` until the transaction ends or `fn` returns (pg_cron ties a job to the role that schedules it). */
 export async function actingAs<T>(client: Client, role: string, fn: () => Promise<T>): Promise<T> {
+  const { rows } = await client.query<{ me: string }>("select current_user as me");
   // set_config('role', …) is SET LOCAL ROLE with the name as a parameter: no identifier quoting by hand.
   // No reset on failure: the transaction is rolled back, and the role with it.
-  await client.query("select set_config('role', $1, true)", [role]);
+  try {
+    await client.query("select set_config('role', $1, true)", [role]);
+  } catch (error) {
+    // 42501 here means the membership that lets us act as the job's owner is gone or lacks SET (on
+    // PostgreSQL 16+ a CREATEROLE creator holds an ADMIN-only one): only the migration grants it.
+    if ((error as { code?: string }).code !== "42501") throw error;
+    throw new Error(
+      `Role ${rows[0].me} may not act as ${role} (${(error as Error).message}), so no pg_cron job of ${role} can be scheduled, changed or removed. ` +
+        `Fix: as ${rows[0].me} run grant ${role} to ${rows[0].me}; for cron_runner, applying the register_reminder_cron migration again with psql makes that grant.`,
+    );
+  }
   const result = await fn();
   await client.query("select set_config('role', 'none', true)");
   return result;
