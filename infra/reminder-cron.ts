@@ -15,6 +15,7 @@ import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import { migrationsDir } from "../stack/paths";
 import type { StackConfig } from "./config";
+import { certPathForState } from "./providers/db";
 import { CronJob } from "./providers/cron-job";
 import { VaultSecret } from "./providers/vault-secret";
 import { migrationFileName, migrations, renderMigrationFile } from "./sql/migrations";
@@ -114,7 +115,7 @@ export class ReminderCron extends pulumi.ComponentResource {
           databaseUsername: db.role,
           password: args.dbPassword,
           sslmode: db.sslMode,
-          ...(db.sslRootCert === undefined ? {} : { sslrootcert: db.sslRootCert }),
+          ...(db.sslRootCert === undefined ? {} : { sslrootcert: certPathForState(db.sslRootCert) }),
           superuser: false,
         },
         { parent },
@@ -184,7 +185,7 @@ export class ReminderCron extends pulumi.ComponentResource {
         PGAPPNAME: "reminder-cron-pulumi",
         PGCONNECT_TIMEOUT: "15",
       };
-      if (db.sslRootCert !== undefined) environment.PGSSLROOTCERT = db.sslRootCert;
+      if (db.sslRootCert !== undefined) environment.PGSSLROOTCERT = certPathForState(db.sslRootCert);
       if (args.dbPassword) environment.PGPASSWORD = pulumi.secret(args.dbPassword);
       const applied: command.local.Command[] = [];
       for (const migration of migrations) {

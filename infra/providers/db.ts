@@ -10,7 +10,7 @@
  * after a rotation they log in with the old password (docs/pulumi.md, Rotating the database password).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import type { Client } from "pg";
 
 export const projectName = "reminder-cron";
@@ -82,6 +82,19 @@ export function projectRoot(from: string = process.cwd()): string {
 
 /** dbSslRootCert as an absolute path: as given, or relative to the project root. */
 export const resolveCertPath = (path: string, from?: string) => (isAbsolute(path) ? path : join(projectRoot(from), path));
+
+/**
+ * dbSslRootCert as the program hands it to the postgresql provider and the migration Commands, which save
+ * it in state: relative to the working directory the engine gives the program and every provider plugin
+ * alike (Pulumi.yaml's `main`, infra/), when the file is in the project. lib/pq and psql open a relative
+ * path against their working directory, so a refresh or destroy from any checkout, which configures the
+ * provider from state, opens that checkout's certificate; an absolute path would name the deploying
+ * machine's. A file outside the project keeps the absolute path it was given.
+ */
+export function certPathForState(absolute: string, workingDir: string = process.cwd()): string {
+  const fromRoot = relative(projectRoot(workingDir), absolute);
+  return fromRoot.startsWith("..") || isAbsolute(fromRoot) ? absolute : relative(workingDir, absolute);
+}
 
 /** Why `path` (absolute) cannot serve as the root certificate, or undefined. */
 export function certificateFileProblem(path: string): string | undefined {

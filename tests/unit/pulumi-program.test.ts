@@ -29,8 +29,6 @@ const types = {
 };
 
 /** Throwaway stand-ins for the two secrets; the tests look for them anywhere they must not be. */
-/** Stands in for the certificate a user downloads to certs/ (a real PEM, trusted nowhere). */
-const rootCert = join(repoRoot, "tests", "fixtures", "test-root-ca.crt");
 const dbPassword = "test-db-password-6b1f";
 const signingKey = "test-signing-key-93ac-0123456789abcdef01234567";
 const projectRef = { staging: "stagingrefabcdefghij", prod: "prodrefabcdefghijklm" } as const;
@@ -126,7 +124,9 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
       username: "postgres",
       databaseUsername: "postgres",
       sslmode: "verify-full",
-      sslrootcert: rootCert,
+      // Relative to the working directory the engine gives the program and the plugins (here jest's, the
+      // repository root): state holds no path of this machine, so refresh from another checkout connects.
+      sslrootcert: "tests/fixtures/test-root-ca.crt",
       superuser: "false",
     });
     expect(inputs.password).toEqual(expect.objectContaining({ value: dbPassword }));
@@ -150,6 +150,11 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
     expect(retired.options).toMatchObject({ retainOnDelete: true, protect: false, ignoreChanges: ["withAdminOption"] });
     const retiredUrn = new RegExp(`${types.grantRole}::${retired.name}$`);
     expect(result.registrations.filter((r) => r.options.dependsOn.some((urn) => retiredUrn.test(urn))).map((r) => r.name)).toEqual([]);
+  });
+
+  test("holds no path of this checkout in any registration, secret ones included", () => {
+    const everything = JSON.stringify(result.registrations.map((r) => r.inputs));
+    expect(everything).not.toContain(repoRoot);
   });
 
   test("creates the three Vault secrets by name, the signing key as a secret input, and no service-role key", () => {
@@ -178,7 +183,7 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
         PGHOST: `db.${projectRef[stack]}.supabase.co`,
         PGUSER: "postgres",
         PGSSLMODE: "verify-full",
-        PGSSLROOTCERT: rootCert,
+        PGSSLROOTCERT: "tests/fixtures/test-root-ca.crt",
         PGPASSWORD: dbPassword,
       });
     });
