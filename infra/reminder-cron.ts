@@ -1,10 +1,11 @@
 /**
  * The ReminderCron component: everything the daily reminder trigger needs in one Supabase database.
  *
- * Pulumi models the role, its membership, the privilege matrix, the Vault secrets and both pg_cron jobs;
- * the schema objects (log table, dispatch and reconcile functions) come from the same generated migration
- * that is committed under supabase/migrations/ for restart durability, applied with psql again whenever
- * its content changes. Creation order: role, Vault secrets, migration, grants, jobs; destroy runs backwards.
+ * Pulumi models the role, the privilege matrix, the Vault secrets and the pg_cron jobs; the schema objects
+ * (log table, dispatch and reconcile functions) and `postgres`'s membership in cron_runner come from the
+ * same generated migration that is committed under supabase/migrations/ for restart durability, applied
+ * with psql again whenever its content changes. Creation order: role, Vault secrets, migration, grants,
+ * jobs; destroy runs backwards.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -14,6 +15,7 @@ import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import { migrationsDir } from "../stack/paths";
 import type { StackConfig } from "./config";
+import { certPathForState } from "./providers/db";
 import { CronJob } from "./providers/cron-job";
 import { VaultSecret } from "./providers/vault-secret";
 import { migrationFileName, migrations, renderMigrationFile } from "./sql/migrations";
@@ -70,7 +72,7 @@ export class ReminderCron extends pulumi.ComponentResource {
     const provider = createDatabaseProvider();
     const extensions = createExtensions();
     const role = createRole();
-    const membership = grantRoleToSessionUser();
+    retireMembership();
     const secrets = createVaultSecrets();
     const applied = applyMigrations();
     const privileges = createGrants();
@@ -113,7 +115,7 @@ export class ReminderCron extends pulumi.ComponentResource {
           databaseUsername: db.role,
           password: args.dbPassword,
           sslmode: db.sslMode,
-          ...(db.sslRootCert === undefined ? {} : { sslrootcert: db.sslRootCert }),
+          ...(db.sslRootCert === undefined ? {} : { sslrootcert: certPathForState(db.sslRootCert) }),
           superuser: false,
         },
         { parent },
@@ -138,14 +140,24 @@ export class ReminderCron extends pulumi.ComponentResource {
     function createRole() {
       return new postgresql.Role(
         `${name}-${cronRunnerRole.replace(/_/g, "-")}`,
-        { name: cronRunnerRole, login: true, inherit: false },
+        cronRunnerRoleArgs,
         { parent, provider, ...(args.adoptRole ? { import: cronRunnerRole } : {}) },
       );
     }
 
-    // The session role acts as cron_runner to schedule, alter and remove its jobs, as pg_cron requires.
-    function grantRoleToSessionUser() {
-      return new postgresql.GrantRole(`${name}-${cronRunnerRole.replace(/_/g, "-")}-member`, { role: db.role, grantRole: role.name }, { parent, provider });
+    // postgres acts as cron_runner to schedule, alter and remove its jobs; the migration grants that on
+    // every apply, and no Pulumi resource models it. A postgresql.GrantRole cannot: on PostgreSQL 16+
+    // pg_auth_members holds two rows for (postgres, cron_runner) and the provider reads either, so the
+    // stack never converged, and its delete (on any replace or removal) revokes the membership.
+    // Releases before this one registered it. Declared once more, retained, unprotected and ignoring the
+    // admin option it misreads, so this `up` records in state that deleting it must revoke nothing;
+    // the next release removes the declaration (docs/pulumi.md, "The cron_runner membership").
+    function retireMembership() {
+      return new postgresql.GrantRole(
+        `${name}-${cronRunnerRole.replace(/_/g, "-")}-member`,
+        { role: db.role, grantRole: role.name },
+        { parent, provider, retainOnDelete: true, protect: false, ignoreChanges: ["withAdminOption"] },
+      );
     }
 
     function createVaultSecrets(): Record<keyof typeof vaultSecrets, VaultSecret> {
@@ -173,7 +185,7 @@ export class ReminderCron extends pulumi.ComponentResource {
         PGAPPNAME: "reminder-cron-pulumi",
         PGCONNECT_TIMEOUT: "15",
       };
-      if (db.sslRootCert !== undefined) environment.PGSSLROOTCERT = db.sslRootCert;
+      if (db.sslRootCert !== undefined) environment.PGSSLROOTCERT = certPathForState(db.sslRootCert);
       if (args.dbPassword) environment.PGPASSWORD = pulumi.secret(args.dbPassword);
       const applied: command.local.Command[] = [];
       for (const migration of migrations) {
@@ -191,7 +203,7 @@ export class ReminderCron extends pulumi.ComponentResource {
             // Vault first: the migration schedules the job at the reminder_cron_expression it finds there.
             // Never protected: a changed file is applied by replacing the Command, which the engine refuses
             // for a resource protected in state and program; its delete runs nothing, so protect guards nothing.
-            { parent, dependsOn: [role, membership, ...extensions, ...Object.values(secrets), ...applied], protect: false },
+            { parent, dependsOn: [role, ...extensions, ...Object.values(secrets), ...applied], protect: false },
           ),
         );
       }
@@ -210,7 +222,7 @@ export class ReminderCron extends pulumi.ComponentResource {
 
     // Every job the migrations register, as the migrations register it, so refresh sees each one drift.
     function createJobs(): [CronJob, CronJob, CronJob, CronJob] {
-      const dependsOn = [membership, ...applied, ...privileges];
+      const dependsOn = [...applied, ...privileges];
       const job = (suffix: string, jobName: string, schedule: string, sql: string, active = true) =>
         new CronJob(`${name}-${suffix}`, { jobName, schedule, command: sql, username: cronRunnerRole, active }, { parent, dependsOn });
       return [
@@ -222,6 +234,9 @@ export class ReminderCron extends pulumi.ComponentResource {
     }
   }
 }
+
+/** cron_runner as the program declares it; the rest of postgresql.Role's arguments keep their defaults. */
+export const cronRunnerRoleArgs = { name: cronRunnerRole, login: true, inherit: false } satisfies postgresql.RoleArgs;
 
 /** psql applying the migration on stdin, all or nothing. */
 export const applyMigrationCommand = "psql --no-psqlrc --set ON_ERROR_STOP=1 --single-transaction --quiet --file -";

@@ -10,7 +10,7 @@
  * after a rotation they log in with the old password (docs/pulumi.md, Rotating the database password).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import type { Client } from "pg";
 
 export const projectName = "reminder-cron";
@@ -82,6 +82,19 @@ export function projectRoot(from: string = process.cwd()): string {
 
 /** dbSslRootCert as an absolute path: as given, or relative to the project root. */
 export const resolveCertPath = (path: string, from?: string) => (isAbsolute(path) ? path : join(projectRoot(from), path));
+
+/**
+ * dbSslRootCert as the program hands it to the postgresql provider and the migration Commands, which save
+ * it in state: relative to the working directory the engine gives the program and every provider plugin
+ * alike (Pulumi.yaml's `main`, infra/), when the file is in the project. lib/pq and psql open a relative
+ * path against their working directory, so a refresh or destroy from any checkout, which configures the
+ * provider from state, opens that checkout's certificate; an absolute path would name the deploying
+ * machine's. A file outside the project keeps the absolute path it was given.
+ */
+export function certPathForState(absolute: string, workingDir: string = process.cwd()): string {
+  const fromRoot = relative(projectRoot(workingDir), absolute);
+  return fromRoot.startsWith("..") || isAbsolute(fromRoot) ? absolute : relative(workingDir, absolute);
+}
 
 /** Why `path` (absolute) cannot serve as the root certificate, or undefined. */
 export function certificateFileProblem(path: string): string | undefined {
@@ -207,9 +220,20 @@ export async function inTransaction<T>(connection: DbConnection | undefined, fn:
 
 /** Runs `fn` as `role` until the transaction ends or `fn` returns (pg_cron ties a job to the role that schedules it). */
 export async function actingAs<T>(client: Client, role: string, fn: () => Promise<T>): Promise<T> {
+  const { rows } = await client.query<{ me: string }>("select current_user as me");
   // set_config('role', …) is SET LOCAL ROLE with the name as a parameter: no identifier quoting by hand.
   // No reset on failure: the transaction is rolled back, and the role with it.
-  await client.query("select set_config('role', $1, true)", [role]);
+  try {
+    await client.query("select set_config('role', $1, true)", [role]);
+  } catch (error) {
+    // 42501 here means the membership that lets us act as the job's owner is gone or lacks SET (on
+    // PostgreSQL 16+ a CREATEROLE creator holds an ADMIN-only one): only the migration grants it.
+    if ((error as { code?: string }).code !== "42501") throw error;
+    throw new Error(
+      `Role ${rows[0].me} may not act as ${role} (${(error as Error).message}), so no pg_cron job of ${role} can be scheduled, changed or removed. ` +
+        `Fix: as ${rows[0].me} run grant ${role} to ${rows[0].me}; for cron_runner, applying the register_reminder_cron migration again with psql makes that grant.`,
+    );
+  }
   const result = await fn();
   await client.query("select set_config('role', 'none', true)");
   return result;

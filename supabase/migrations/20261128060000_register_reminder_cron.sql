@@ -71,7 +71,10 @@ end
 $$;
 comment on role cron_runner is 'Runs the reminder-cron jobs; may only execute the dispatch and reconcile functions.';
 
--- postgres schedules, pauses and removes the jobs by acting as cron_runner, which pg_cron requires.
+-- postgres schedules, pauses and removes the jobs by acting as cron_runner, which pg_cron requires. This
+-- grant is the only one of that membership, made again on every apply (Pulumi models none: on PostgreSQL 16+
+-- creating the role already gave postgres an ADMIN-only membership, which cannot SET ROLE, and a model of
+-- it read either one). Applying this file restores a membership revoked by hand.
 grant cron_runner to postgres;
 
 create table if not exists public.cron_execution_log (

@@ -85,6 +85,17 @@ describe("create", () => {
     expect((await rows()).map((row) => row.username)).toEqual(["pulumi_test_other"]);
   });
 
+  test("names the grant that fixes it when the connecting role may not act as the job's owner, and creates nothing", async () => {
+    // pulumi_test_other was created by postgres and never granted to it: on 15 no membership, on 16+ the
+    // ADMIN-only one CREATEROLE gives its creator, which cannot SET ROLE either.
+    const create = provider.create({ ...wanted, username: probeRoles.other });
+    await expect(create).rejects.toThrow(
+      `Role postgres may not act as ${probeRoles.other} (permission denied to set role "${probeRoles.other}"), so no pg_cron job of ${probeRoles.other} can be scheduled, changed or removed. ` +
+        `Fix: as postgres run grant ${probeRoles.other} to postgres; for cron_runner, applying the register_reminder_cron migration again with psql makes that grant.`,
+    );
+    expect(await rows()).toEqual([]);
+  });
+
   // Each platform's own verdict: Debian 12's pg_cron 1.4 has no 'N seconds' schedules, 1.5 and later run them.
   test("checks a schedule against this database's own pg_cron: 1.4 refuses '30 seconds', naming its version, and creates nothing; 1.5+ creates it", async () => {
     const seconds = await checked({ ...wanted, schedule: "30 seconds" });

@@ -17,6 +17,8 @@ export interface Registration {
   inputs: Record<string, any>;
   /** The id to import the resource by (the `import` option), if any. */
   importId?: string;
+  /** The resource options the engine would record in state, as the SDK sends them. */
+  options: { protect: boolean; retainOnDelete?: boolean; ignoreChanges: string[]; dependsOn: string[] };
 }
 
 export interface ProgramRun {
@@ -68,10 +70,12 @@ export async function runProgram(options: {
 
   await jest.isolateModulesAsync(async () => {
     const pulumi: typeof PulumiModule = await import("@pulumi/pulumi");
+    // The mocks' newResource sees no resource options; the request the SDK sends the monitor has them.
+    const optionsOf = new Map<string, Registration["options"]>();
     await pulumi.runtime.setMocks(
       {
         newResource(args) {
-          registrations.push({ type: args.type, name: args.name, inputs: args.inputs, ...(args.id ? { importId: args.id } : {}) });
+          registrations.push({ type: args.type, name: args.name, inputs: args.inputs, ...(args.id ? { importId: args.id } : {}), options: optionsOf.get(`${args.type}::${args.name}`)! });
           const extra = args.type === "pulumi-nodejs:dynamic/reminder-cron:CronJob" ? { jobId: mockJobId, database: "postgres" } : {};
           return { id: `${args.name}-id`, state: { ...args.inputs, ...extra } };
         },
@@ -83,6 +87,17 @@ export async function runProgram(options: {
       options.stack,
       options.preview ?? false,
     );
+    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: any, callback: unknown): unknown };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) => {
+      optionsOf.set(`${req.getType()}::${req.getName()}`, {
+        protect: Boolean(req.getProtect()),
+        ...(req.hasRetainondelete?.() ? { retainOnDelete: req.getRetainondelete() } : {}),
+        ignoreChanges: req.getIgnorechangesList(),
+        dependsOn: req.getDependenciesList(),
+      });
+      return register(req, callback);
+    };
     pulumi.runtime.setAllConfig(config, (options.secretKeys ?? []).map(namespaced));
     options.before?.(pulumi);
 

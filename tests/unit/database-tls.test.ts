@@ -6,12 +6,12 @@
  * the server answers nothing after it, so a connection that got that far ends with "terminated".
  */
 import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, Server, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TLSSocket } from "node:tls";
-import { connectionFromConfig, DbConnection, inTransaction, nodeSslOptions, SslMode } from "../../infra/providers/db";
+import { certPathForState, connectionFromConfig, DbConnection, inTransaction, nodeSslOptions, SslMode } from "../../infra/providers/db";
 import { repoRoot } from "../../stack/paths";
 
 let dir: string;
@@ -92,12 +92,12 @@ describe("Node (the dynamic providers)", () => {
 // tests/unit/pulumi-program.test.ts's "applies each committed migration with psql" test.
 describe("libpq (psql, as the migration Commands run it) given PGSSLMODE and PGSSLROOTCERT", () => {
   /** psql with PGSSLMODE/PGSSLROOTCERT set here, as the program's environment names them; its stderr. Asynchronous: the server runs in this process. */
-  const psql = (host: string, sslMode: SslMode, rootCert: string) =>
+  const psql = (host: string, sslMode: SslMode, rootCert: string, cwd?: string) =>
     new Promise<string>((resolve) =>
       execFile(
         "psql",
         ["--no-psqlrc", "-c", "select 1"],
-        { env: { PATH: process.env.PATH, PGHOST: host, PGPORT: String(port), PGUSER: "postgres", PGDATABASE: "postgres", PGPASSWORD: "x", PGSSLMODE: sslMode, PGSSLROOTCERT: rootCert, PGCONNECT_TIMEOUT: "5" } },
+        { cwd, env: { PATH: process.env.PATH, PGHOST: host, PGPORT: String(port), PGUSER: "postgres", PGDATABASE: "postgres", PGPASSWORD: "x", PGSSLMODE: sslMode, PGSSLROOTCERT: rootCert, PGCONNECT_TIMEOUT: "5" } },
         (_error, _stdout, stderr) => resolve(String(stderr)),
       ),
     );
@@ -112,6 +112,33 @@ describe("libpq (psql, as the migration Commands run it) given PGSSLMODE and PGS
     expect(passed).toMatch(/EOF detected|server closed the connection unexpectedly/);
     expect(passed).not.toMatch(/certificate|SSL error/i);
     expect(await psql("127.0.0.1", "verify-full", files.ca)).toMatch(/does not match host name|server certificate for/);
+  });
+  // refresh and destroy configure the postgresql provider from state, and lib/pq opens sslrootcert as
+  // given (os.ReadFile in lib/pq's ssl.go), relative to the plugin's working directory, as libpq (psql)
+  // does: psql stands in for the Go provider here. The engine starts every plugin in the program's
+  // directory, Pulumi.yaml's main (infra/), on any checkout.
+  test("the certificate path the program saves in state opens the certificate of whichever checkout refreshes, where an absolute one would not", async () => {
+    const checkout = (name: string) => {
+      const root = join(dir, name);
+      mkdirSync(join(root, "infra"), { recursive: true });
+      mkdirSync(join(root, "certs"));
+      writeFileSync(join(root, "Pulumi.yaml"), "name: reminder-cron\nmain: infra/\n");
+      copyFileSync(files.ca, join(root, "certs", "prod-ca-2021.crt"));
+      return root;
+    };
+    const [deployed, second] = [checkout("ci-runner-checkout"), checkout("laptop-checkout")];
+    const inState = certPathForState(join(deployed, "certs", "prod-ca-2021.crt"), join(deployed, "infra"));
+    expect(inState).toBe(join("..", "certs", "prod-ca-2021.crt"));
+    expect(certPathForState(join(second, "certs", "prod-ca-2021.crt"), join(second, "infra"))).toBe(inState);
+    rmSync(deployed, { recursive: true });
+
+    const fromSecond = await psql("127.0.0.1", "verify-ca", inState, join(second, "infra"));
+    expect(fromSecond).toMatch(/EOF detected|server closed the connection unexpectedly/);
+    expect(fromSecond).not.toMatch(/certificate|SSL error|root/i);
+    // What state held before: the deploying checkout's absolute path, gone on this machine.
+    expect(await psql("127.0.0.1", "verify-ca", join(deployed, "certs", "prod-ca-2021.crt"), join(second, "infra"))).toMatch(/root certificate file ".*prod-ca-2021.crt" does not exist/);
+    // A certificate outside the project keeps the absolute path it was configured with.
+    expect(certPathForState(files.ca, join(second, "infra"))).toBe(files.ca);
   });
 });
 

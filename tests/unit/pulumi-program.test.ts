@@ -33,8 +33,6 @@ const dbPassword = "test-db-password-6b1f";
 const signingKey = "test-signing-key-93ac-0123456789abcdef01234567";
 const projectRef = { staging: "stagingrefabcdefghij", prod: "prodrefabcdefghijklm" } as const;
 type StackName = keyof typeof projectRef;
-/** Stands in for the certificate a user downloads to certs/ (a real PEM, trusted nowhere). */
-const rootCert = join(repoRoot, "tests", "fixtures", "test-root-ca.crt");
 
 /** The committed stack file, with its placeholders and secrets set as docs/pulumi.md tells a user to. */
 function userConfig(stack: StackName, extra: Record<string, string> = {}): Record<string, string> {
@@ -126,7 +124,9 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
       username: "postgres",
       databaseUsername: "postgres",
       sslmode: "verify-full",
-      sslrootcert: rootCert,
+      // Relative to the working directory the engine gives the program and the plugins (here jest's, the
+      // repository root): state holds no path of this machine, so refresh from another checkout connects.
+      sslrootcert: "tests/fixtures/test-root-ca.crt",
       superuser: "false",
     });
     expect(inputs.password).toEqual(expect.objectContaining({ value: dbPassword }));
@@ -140,9 +140,21 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
     ]);
   });
 
-  test("creates cron_runner as a login role without inheritance, and makes the session role a member", () => {
-    expect(only(result, types.role)).toEqual({ type: types.role, name: "reminder-cron-cron-runner", inputs: { name: cronRunnerRole, login: true, inherit: false } });
-    expect(only(result, types.grantRole).inputs).toEqual({ role: "postgres", grantRole: cronRunnerRole });
+  test("creates cron_runner as a login role without inheritance; the membership of postgres is the migration's alone", () => {
+    expect(only(result, types.role)).toMatchObject({ type: types.role, name: "reminder-cron-cron-runner", inputs: { name: cronRunnerRole, login: true, inherit: false } });
+    // The GrantRole of earlier releases, declared once more only so that state records retainOnDelete
+    // before the next release removes it: its removal then revokes nothing. Unprotected, or that removal
+    // would stop on prod; its misread admin option (PostgreSQL 16+) ignored, so it is never replaced.
+    const retired = only(result, types.grantRole);
+    expect(retired.inputs).toEqual({ role: "postgres", grantRole: cronRunnerRole });
+    expect(retired.options).toMatchObject({ retainOnDelete: true, protect: false, ignoreChanges: ["withAdminOption"] });
+    const retiredUrn = new RegExp(`${types.grantRole}::${retired.name}$`);
+    expect(result.registrations.filter((r) => r.options.dependsOn.some((urn) => retiredUrn.test(urn))).map((r) => r.name)).toEqual([]);
+  });
+
+  test("holds no path of this checkout in any registration, secret ones included", () => {
+    const everything = JSON.stringify(result.registrations.map((r) => r.inputs));
+    expect(everything).not.toContain(repoRoot);
   });
 
   test("creates the three Vault secrets by name, the signing key as a secret input, and no service-role key", () => {
@@ -171,7 +183,7 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
         PGHOST: `db.${projectRef[stack]}.supabase.co`,
         PGUSER: "postgres",
         PGSSLMODE: "verify-full",
-        PGSSLROOTCERT: rootCert,
+        PGSSLROOTCERT: "tests/fixtures/test-root-ca.crt",
         PGPASSWORD: dbPassword,
       });
     });
@@ -342,12 +354,12 @@ describe("one source for the privileges and the jobs", () => {
     expect(ofType(result, types.grant).map((r) => asSql(r.inputs)).sort()).toEqual(inMigrations.sort());
   });
 
-  test("the role membership and every job are as the committed migrations register them", async () => {
+  test("the membership comes from the migration, and every job is as the committed migrations register it", async () => {
     const result = await run("staging");
     await settled(result);
     const sql = committedSql().join("\n");
-    const membership = only(result, types.grantRole).inputs;
-    expect(sql).toContain(`grant ${membership.grantRole} to ${membership.role};`);
+    // The one grant of the membership every job needs: no Pulumi resource may revoke it.
+    expect(sql).toContain(`grant ${cronRunnerRole} to postgres;`);
     for (const { inputs } of ofType(result, types.cronJob)) {
       if (inputs.jobName === defaultJobName) continue; // its schedule comes from Vault, which Pulumi writes
       expect(sql).toContain(`cron.schedule(${sqlLiteral(inputs.jobName)}, ${sqlLiteral(inputs.schedule)}, ${sqlLiteral(inputs.command)})`);
@@ -419,7 +431,7 @@ describe("protect", () => {
     return flags;
   }
 
-  test("prod (reminder-cron:protect true) protects every resource but the migration Commands; staging none", async () => {
+  test("prod (reminder-cron:protect true) protects every resource but the migration Commands and the retired GrantRole; staging none", async () => {
     const prod = await protectFlags("prod");
     const staging = await protectFlags("staging");
     expect(Object.keys(prod).length).toBeGreaterThan(20);
@@ -428,8 +440,10 @@ describe("protect", () => {
     // replace a resource protected in state and program alike (step_generator.go, `new.Protect && old.Protect`):
     // a protected Command would stop every prod `up` that carries a migration change. Its delete runs
     // nothing, so protecting it guarded nothing.
-    const commands = migrations.map((migration) => `reminder-cron-migration-${migration.version}`);
-    expect(Object.entries(prod).filter(([, on]) => !on).map(([name]) => name).sort()).toEqual([...commands].sort());
+    // The retired GrantRole too: its removal by the next release must not stop at protect, and with
+    // retainOnDelete that removal touches nothing protect could guard.
+    const unprotected = [...migrations.map((migration) => `reminder-cron-migration-${migration.version}`), "reminder-cron-cron-runner-member"];
+    expect(Object.entries(prod).filter(([, on]) => !on).map(([name]) => name).sort()).toEqual([...unprotected].sort());
     expect(Object.entries(staging).filter(([, on]) => on)).toEqual([]);
   });
 });

@@ -94,14 +94,21 @@ function mayRun(workflow: Workflow, name: string, context: Record<string, string
   return evaluate(job.if, context) !== false && needsOf(job).every((needed) => mayRun(workflow, needed, context));
 }
 
-const sameRepoPr = { "github.event_name": "pull_request", "github.repository": "org/reminder-cron", "github.event.pull_request.head.repo.full_name": "org/reminder-cron" };
+const sameRepoPr = {
+  "github.event_name": "pull_request",
+  "github.repository": "org/reminder-cron",
+  "github.event.pull_request.head.repo.full_name": "org/reminder-cron",
+  "github.actor": "a-maintainer",
+};
 const forkPr = { ...sameRepoPr, "github.event.pull_request.head.repo.full_name": "someone/reminder-cron" };
+/** A run Dependabot started on its own branch of this repository: GitHub gives it no secrets. */
+const dependabotPr = { ...sameRepoPr, "github.actor": "dependabot[bot]" };
 
 /** Every job any pull request (fork or not) may start, across all workflows. */
 const pullRequestJobs = Object.entries(workflows).flatMap(([file, workflow]) =>
   events(workflow).includes("pull_request")
     ? Object.keys(workflow.jobs)
-        .filter((name) => mayRun(workflow, name, sameRepoPr) || mayRun(workflow, name, forkPr))
+        .filter((name) => [sameRepoPr, forkPr, dependabotPr].some((context) => mayRun(workflow, name, context)))
         .map((name) => ({ file, name, job: workflow.jobs[name] }))
     : [],
 );
@@ -142,7 +149,7 @@ describe("the workflow files", () => {
 
 describe("prod secrets", () => {
   test("pull requests start at least the staging preview and the fork notice (the rules below have something to check)", () => {
-    expect(pullRequestJobs.map(({ file, name }) => `${file}:${name}`)).toEqual(expect.arrayContaining(["pulumi.yml:preview-staging", "pulumi.yml:fork-notice"]));
+    expect(pullRequestJobs.map(({ file, name }) => `${file}:${name}`)).toEqual(expect.arrayContaining(["pulumi.yml:preview-staging", "pulumi.yml:fork-notice", "pulumi.yml:dependabot-notice"]));
   });
 
   test("no job a pull request can start can read a prod secret: no PROD_ name, no inherited or computed secrets, no prod environment", () => {
@@ -185,6 +192,15 @@ describe("the pulumi workflow", () => {
     expect([mayRun(workflow, "fork-notice", forkPr), mayRun(workflow, "preview-staging", forkPr)]).toEqual([true, false]);
     expect([mayRun(workflow, "fork-notice", sameRepoPr), mayRun(workflow, "preview-staging", sameRepoPr)]).toEqual([false, true]);
     expect(runs(workflow.jobs["fork-notice"]).join("\n")).toMatch(/::notice title=Pulumi preview skipped::.*fork/s);
+  });
+
+  test("a run Dependabot started gets its notice and no preview, as a fork's does; a maintainer's run on the same branch gets the preview", () => {
+    const jobs = ["fork-notice", "dependabot-notice", "preview-staging"];
+    expect(jobs.map((name) => mayRun(workflow, name, dependabotPr))).toEqual([false, true, false]);
+    expect(jobs.map((name) => mayRun(workflow, name, sameRepoPr))).toEqual([false, false, true]);
+    expect(jobs.map((name) => mayRun(workflow, name, forkPr))).toEqual([true, false, false]);
+    expect(runs(workflow.jobs["dependabot-notice"]).join("\n")).toMatch(/::notice title=Pulumi preview skipped::Dependabot started this run.*no secrets/s);
+    expect(workflow.jobs["dependabot-notice"].environment).toBeUndefined();
   });
 
   test("deployments queue per stack; previews of one pull request replace each other", () => {
