@@ -75,3 +75,10 @@ export async function startEndpoint(initial: Reply = { status: 200, body: '{"ok"
       }),
   };
 }
+
+/**
+ * libcurl's text for a refused connection, which pg_net stores as error_msg: curl 7 (Debian 12's 7.88, and
+ * the stand-in, which copies it) says "Couldn't connect to server", curl 8 (Debian 13's 8.14, under the real
+ * pg_net on PostgreSQL 17) "Could not connect to server".
+ */
+export const refusedConnection = /^Could(n't| not) connect to server$/;
