@@ -83,7 +83,10 @@ test("an answer still on its way, a run holding the lease: settled, the next dis
     } finally {
       await slow.release(client);
     }
-    expect(await logRow(client, leftover)).toMatchObject({ status: "failed" });
+    // Settled means no longer in flight. Which final status depends on the clock: the answer comes (with the
+    // stand-in's record) while settleLane waits, and pg_cron's every-minute reconcile may settle the row
+    // `succeeded` from that record before settleLane marks what is left in flight `failed`.
+    expect(["failed", "succeeded"]).toContain((await logRow(client, leftover)).status);
     const { rows: running } = await client.query("select id from public.reminder_runs where status = 'running'");
     expect(running).toEqual([]);
 
