@@ -194,9 +194,9 @@ describe("status", () => {
       }
     }));
 
-  test("a job that is not registered is a job-missing alert: exit 1, and job null in --json", async () => {
+  test("a job that is not registered is a job-missing alert: exit 3, as for every command, and job null in --json", async () => {
     const { code, json } = await cli("status", "--job", "cli-probe-never-registered", "--json");
-    expect(code).toBe(1);
+    expect(code).toBe(3);
     expect(json.job).toBeNull();
     expect(json.alerts.map((a: { code: string }) => a.code)).toEqual(["job-missing", "no-success"]);
   });
@@ -228,12 +228,10 @@ describe("pause and resume", () => {
       expect((await probeJob(client)).active).toBe(true);
     }));
 
-  test("pausing a job that is not registered exits 3 and says how to restore it", async () => {
+  test("pausing a job that is not registered exits 3 and names the jobs there are, for a typo", async () => {
     const { code, stderr } = await cli("pause", "--job", "cli-probe-never-registered");
     expect(code).toBe(3);
-    expect(stderr).toBe(
-      "reminder-cron: Job cli-probe-never-registered is not registered in cron.job (as cron_runner): restore it by applying the migrations again (supabase db reset locally, or pulumi up).\n",
-    );
+    expect(stderr).toMatch(/^reminder-cron: Job cli-probe-never-registered is not registered in cron\.job \(as cron_runner\): check --job; cron_runner's jobs are [^\n]*\bcli-probe\b[^\n]*\.\n$/);
   });
 });
 
