@@ -4,6 +4,7 @@
  * this process (main() with captured output); the last ones run the package's bin as an operator would.
  */
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "pg";
 import { main } from "../../cli/main";
@@ -363,6 +364,15 @@ describe("the bin, as an operator runs it", () => {
     expect(status).toBe(0);
     expect(stdout).toMatch(/^usage: reminder-cron <command>/);
     expect(stdout).toContain("exit codes: 0 ok, 1 alert, failed run or drift, 2 bad input (nothing changed), 3 database, API or job unavailable");
+  });
+
+  test("<command> --help prints that command's usage, and --version the package's version: exit 0, no database needed", () => {
+    const help = run(["status", "--help"], { ...process.env, DATABASE_URL: "postgresql://nobody@127.0.0.1:1/none" });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^usage: reminder-cron status \[--job <name>\] \[--json\]\n/);
+    expect(help.stdout).not.toContain("commands\n");
+    const version = run(["--version"]);
+    expect(version).toMatchObject({ status: 0, stdout: `reminder-cron ${JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).version}\n` });
   });
 
   test("status exits with the CLI's code (1: the probe has never succeeded)", () => {
