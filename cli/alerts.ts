@@ -5,6 +5,7 @@
 import { reconcileJobName, retiredVaultSecret, runOutcomeDeadlineSeconds, vaultSecrets } from "../infra/sql/names";
 import { alertThresholds } from "../infra/sql/operations-names";
 import { humanDuration, runDurationMs, utc } from "./format";
+import { jobMissingMessage } from "./job-missing";
 import { FunctionRunRow, RunRow } from "./queries";
 
 export type AlertCode = "job-missing" | "stuck-run" | "failed-run" | "long-run" | "no-success" | "exposed-credential";
@@ -28,6 +29,8 @@ export interface AlertInput {
   lastSuccessAt: Date | null;
   /** Vault still holds the service-role key earlier releases sent through pg_net. */
   retiredSecretStored: boolean;
+  /** cron_runner's other jobs, named when the job is missing, since a missing name is most often a typo. */
+  otherJobs?: string[];
 }
 
 const minutes = (n: number) => n * 60_000;
@@ -38,7 +41,7 @@ export function alerts(input: AlertInput): Alert[] {
   if (!input.jobExists) {
     found.push({
       code: "job-missing",
-      message: `Job ${jobName} is not registered in cron.job, so nothing runs: restore it by applying the migrations again (supabase db reset locally, or pulumi up).`,
+      message: jobMissingMessage(jobName, input.otherJobs),
     });
   }
   for (const run of input.stuck) {

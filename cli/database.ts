@@ -6,9 +6,29 @@ import { Client } from "pg";
 import { readState } from "../stack/stack";
 import { cliError, exitCodes } from "./exit-codes";
 
+/**
+ * DATABASE_URL, refused (exit 2, before connecting) unless it is a postgres:// or postgresql:// URL: a value
+ * that is not one would otherwise read as a database that does not answer, and send on-call to the wrong fix.
+ * The value itself is never printed, since a half-pasted one may hold the password.
+ */
 export function databaseUrl(): string {
   const fromEnv = process.env.DATABASE_URL;
-  if (fromEnv) return fromEnv;
+  if (fromEnv) {
+    let protocol: string | undefined;
+    try {
+      protocol = new URL(fromEnv.trim()).protocol;
+    } catch {
+      protocol = undefined;
+    }
+    if (protocol !== "postgresql:" && protocol !== "postgres:") {
+      throw cliError(
+        exitCodes.usage,
+        `DATABASE_URL is not a PostgreSQL connection string (${protocol ? `it starts with ${protocol}//` : "it is not a URL"}): set it to the project's, ` +
+          "postgresql://postgres:<password>@db.<ref>.supabase.co:5432/postgres (Project Settings > Database), or unset it to use the local stack. Nothing was read or changed.",
+      );
+    }
+    return fromEnv.trim();
+  }
   const state = readState();
   if (state) return state.postgresUrl;
   throw cliError(

@@ -4,13 +4,15 @@
  * migrations, seeds the demo assignments (supabase/seed.sql), points Vault at the local function, triggers one run the way
  * the job does (dispatch, then reconcile, as cron_runner), and prints what happened: the job row, the log
  * rows, the function's run record and the notifications it created. Then it keeps the stack up for the CLI
- * until Ctrl-C, which stops what it started.
+ * until Ctrl-C, which stops what it started; it says so before it starts, since it does not return by itself.
+ * If its database goes away meanwhile (npm run db:stop elsewhere, a crash), it says so in one line, stops
+ * what else it started, and exits 1.
  *
  *   npm start                 as above
  *   npm start -- --once       exit after printing (what tests/integration/demo.test.ts runs)
  *
- * Exit code 0 when the run succeeded (and after Ctrl-C), 1 when it did not, 2 for an unknown option,
- * 130 when interrupted before the run was printed.
+ * Exit code 0 when the run succeeded (and after Ctrl-C), 1 when it did not or its database went away,
+ * 2 for an unknown option, 130 when interrupted before the run was printed.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { Client } from "pg";
@@ -29,6 +31,8 @@ const out = (line = "") => process.stdout.write(`${line}\n`);
 const indent = (text: string) => text.split("\n").map((line) => `    ${line}`).join("\n");
 
 interface Session {
+  /** Set when the demo's connection ends without the demo ending it: the database stopped or crashed. */
+  databaseLost?: Error;
   ownsStack: boolean;
   /** Set once the stack may have been started by us: from then on, stopping is ours to do. */
   started: boolean;
@@ -143,6 +147,7 @@ async function report(client: Client, runId: string): Promise<boolean> {
 
 async function demo(session: Session, once: boolean): Promise<number> {
   out("reminder-cron demo: the daily 06:00 reminder trigger, end to end, on a local stack");
+  if (!once) out("It keeps running after the run, so you can try the CLI on the stack; Ctrl-C to stop (npm start -- --once stops after the run).");
   out();
   session.ownsStack = !(await isRunningStack(readState()));
   session.started = true;
@@ -152,6 +157,14 @@ async function demo(session: Session, once: boolean): Promise<number> {
   out(`   ${extensionsInUse(state)}`);
   const endpoint = functionEndpoint(state);
   const client = new Client({ connectionString: state.postgresUrl });
+  // Without these, a server shutdown (57P01 terminating connection) is an unhandled 'error' event that
+  // kills the process with a stack trace, and leaves the functions server and pg_net worker running.
+  let ending = false;
+  const lost = (error: Error) => {
+    if (!ending) session.databaseLost ??= error;
+  };
+  client.on("error", lost);
+  client.on("end", () => lost(new Error("the connection closed")));
   await client.connect();
   try {
     const seeded = await step(session, "2. Seeding the demo assignments (supabase/seed.sql)", () => seed(client));
@@ -172,14 +185,27 @@ async function demo(session: Session, once: boolean): Promise<number> {
     out(session.ownsStack ? "Ctrl-C stops everything." : "Ctrl-C ends the demo; the stack was running before it, so it stays up.");
     await new Promise<void>((resolve) => {
       const check = setInterval(() => {
-        if (session.stopRequested) {
+        if (session.stopRequested || session.databaseLost) {
           clearInterval(check);
           resolve();
         }
       }, 100);
     });
+    if (session.databaseLost) throw session.databaseLost;
     return code;
+  } catch (error) {
+    if (session.databaseLost && !(error as { interrupted?: boolean }).interrupted) {
+      throw Object.assign(
+        new Error(
+          `the database at ${state.postgresUrl} went away (${session.databaseLost.message}), so the demo ends. ` +
+            "npm start (or npm run db:start) starts it again.",
+        ),
+        { databaseLost: true },
+      );
+    }
+    throw error;
   } finally {
+    ending = true;
     await client.end().catch(() => undefined);
   }
 }

@@ -6,7 +6,9 @@
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { Client } from "pg";
 import { bootstrapExternal, bootstrapLocal, StandIn } from "./bootstrap";
-import { secretsFile, startFunctions, storeSigningKey } from "./edge-functions";
+import { ensureSecret } from "../cli/vault";
+import { vaultSecrets } from "../infra/sql/names";
+import { functionEndpoint, secretsFile, startFunctions, storeSigningKey } from "./edge-functions";
 import { checkClusterMode, freePort, initCluster, isRunning, portIsFree, startCluster, stopCluster } from "./cluster";
 import { ensureToolchain, pgCronDefaultVersion, requestedMajor, supportedMajors } from "./install";
 import { applyMigrations } from "./migrate";
@@ -67,12 +69,32 @@ async function startHelpers(state: StackState): Promise<void> {
   await startFunctions(state);
 }
 
-/** The function's signing key into Vault, where the dispatch signs with it (see storeSigningKey). */
-async function giveVaultTheSigningKey(postgresUrl: string): Promise<void> {
-  const client = new Client({ connectionString: postgresUrl });
+/**
+ * Vault as the dispatch needs it to reach the local function: its signing key (see storeSigningKey), and
+ * its URL, without which `reminder-cron run-now` on a fresh `npm run db:start` fails on a missing secret.
+ * The URL is set only where the request leaves from this machine (the local cluster, or pg_net's stand-in
+ * here): a real pg_net behind DATABASE_URL, in `supabase start`'s container, could not reach 127.0.0.1, and
+ * its URL is the owner's to set, so a missing one is only named, with the statement that sets it.
+ */
+async function pointVaultAtTheLocalFunction(state: StackState, log: (line: string) => void): Promise<void> {
+  const client = new Client({ connectionString: state.postgresUrl });
   await client.connect();
   try {
     await storeSigningKey(client);
+    const url = functionEndpoint(state).url;
+    if (!state.external || state.standIns.includes("pg_net")) {
+      await ensureSecret(client, vaultSecrets.functionUrl, url);
+      log(`reminder function: ${url} (Vault's ${vaultSecrets.functionUrl} points at it; npx reminder-cron run-now runs the job once)`);
+      return;
+    }
+    const { rows } = await client.query("select 1 from vault.decrypted_secrets where name = $1 and coalesce(decrypted_secret, '') <> ''", [vaultSecrets.functionUrl]);
+    if (rows.length === 0) {
+      log(
+        `Vault's ${vaultSecrets.functionUrl} is not set in DATABASE_URL's database, so no run can reach the function: ` +
+          `set it to a URL that database's pg_net can reach (the local function listens on port ${new URL(url).port} of this machine), ` +
+          `with select vault.create_secret('<url>', '${vaultSecrets.functionUrl}');`,
+      );
+    }
   } finally {
     await client.end();
   }
@@ -124,7 +146,7 @@ export async function startStack(options: StartOptions = {}): Promise<StackState
     await startHelpers(state);
     writeState(state);
     if (migrate) await applyMigrations(state.postgresUrl, { seed: false });
-    await giveVaultTheSigningKey(state.postgresUrl);
+    await pointVaultAtTheLocalFunction(state, log);
     return state;
   }
 
@@ -136,7 +158,7 @@ export async function startStack(options: StartOptions = {}): Promise<StackState
     await startHelpers(previous);
     writeState(previous);
     if (migrate) await applyMigrations(previous.postgresUrl, { seed: false });
-    await giveVaultTheSigningKey(previous.postgresUrl);
+    await pointVaultAtTheLocalFunction(previous, log);
     return previous;
   }
 
@@ -171,7 +193,7 @@ export async function startStack(options: StartOptions = {}): Promise<StackState
     writeState(state);
     const applied = migrate ? await applyMigrations(state.postgresUrl, { seed: fresh }) : [];
     if (applied.length > 0) log(`applied ${applied.length} migration(s)`);
-    await giveVaultTheSigningKey(state.postgresUrl);
+    await pointVaultAtTheLocalFunction(state, log);
     log(extensionsInUse(state));
     return state;
   } catch (error) {

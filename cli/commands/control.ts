@@ -5,10 +5,11 @@
 import { Client } from "pg";
 import { nextRun as nextMinute, normalizeSchedule, parseSchedule } from "../../infra/providers/pg-cron-schedule";
 import { defaultCronExpression, defaultJobName, vaultSecrets } from "../../infra/sql/names";
-import { cliError, exitCodes } from "../exit-codes";
+import { CliError, cliError, exitCodes } from "../exit-codes";
 import { utc } from "../format";
 import { Outcome } from "../output";
-import { JobRow, jobRow } from "../queries";
+import { jobMissingMessage } from "../job-missing";
+import { companionJobs, JobRow, jobRow } from "../queries";
 import { rescheduleSql, runbookSql } from "../runbook-sql";
 import { describe, scheduleView } from "../schedule";
 import { ensureSecret } from "../vault";
@@ -17,13 +18,14 @@ import { jobView } from "../views";
 export async function requireJob(client: Client, jobName: string): Promise<JobRow> {
   const job = await jobRow(client, jobName);
   if (!job) {
-    throw cliError(
-      exitCodes.unavailable,
-      `Job ${jobName} is not registered in cron.job (as cron_runner): restore it by applying the migrations again (supabase db reset locally, or pulumi up).`,
-    );
+    const others = (await companionJobs(client, jobName)).map((other) => other.jobname);
+    throw cliError(exitCodes.unavailable, jobMissingMessage(jobName, others));
   }
   return job;
 }
+
+/** The --job option to repeat in a suggested command: none for the daily job, the default. */
+export const jobOption = (jobName: string) => (jobName === defaultJobName ? "" : ` --job ${jobName}`);
 
 export async function setActive(client: Client, jobName: string, active: boolean): Promise<Outcome> {
   const before = await requireJob(client, jobName);
@@ -35,8 +37,39 @@ export async function setActive(client: Client, jobName: string, active: boolean
     ? `${jobName} is already ${active ? "active" : "paused"}; nothing changed.`
     : active
       ? `Resumed ${jobName}: it runs again at ${after.schedule} (UTC)${next ? `, next at ${utc(next)}` : ""}.`
-      : `Paused ${jobName}: it keeps its schedule (${after.schedule}) and runs nothing${jobName === defaultJobName ? ", catch-ups included," : ""} until reminder-cron resume.`;
+      : `Paused ${jobName}: it keeps its schedule (${after.schedule}) and runs nothing${jobName === defaultJobName ? ", catch-ups included," : ""} until reminder-cron resume${jobOption(jobName)} (run-now too refuses it without --even-if-paused).`;
   return { exitCode: exitCodes.ok, json: { job: jobView(after), changed }, text };
+}
+
+const refuseSchedule = (expression: string, why: string) =>
+  cliError(
+    exitCodes.usage,
+    `Cannot reschedule to '${expression}': ${why}${why.includes(defaultCronExpression) ? "" : `; give five fields in UTC, e.g. '${defaultCronExpression}'`}. Nothing changed.`,
+  );
+
+/** The pg_cron versions Supabase runs (PostgreSQL 15 and 17): a schedule every one of them refuses is bad input anywhere. */
+const platformVersions = ["1.4", "1.6.5"];
+
+/**
+ * What reschedule refuses without asking the database: a job other than the daily one, and a schedule that
+ * every platform's pg_cron refuses, so bad input exits 2 even with the database down. `wording` is undefined
+ * when the reason is the same on every version: then this refusal is final. Otherwise it words the reason as
+ * the newest version does, for use only when the database (and so its version) cannot be reached.
+ */
+export function rescheduleRefusal(jobName: string, given: string): { refusal: CliError; final: boolean } | undefined {
+  if (jobName !== defaultJobName) {
+    // Vault's reminder_cron_expression is the daily job's schedule; the companions' schedules are the migration's.
+    return {
+      refusal: cliError(exitCodes.usage, `reschedule changes ${defaultJobName} only, whose schedule Vault keeps; ${jobName}'s schedule is set by its migration. Nothing changed.`),
+      final: true,
+    };
+  }
+  const expression = normalizeSchedule(given);
+  const problems = platformVersions.map((version) => parseSchedule(expression, version)).map((reading) => ("problem" in reading ? reading.problem : undefined));
+  if (problems.some((problem) => problem === undefined)) return undefined;
+  const newest = problems.at(-1)!;
+  const final = problems.every((problem) => problem === newest);
+  return { refusal: refuseSchedule(expression, final ? newest : `${newest} (as pg_cron ${platformVersions.at(-1)} reads it; the database could not be asked which it runs)`), final };
 }
 
 /**
@@ -45,11 +78,7 @@ export async function setActive(client: Client, jobName: string, active: boolean
  * that never runs) and a seconds schedule (the reminder run is daily).
  */
 async function validateSchedule(client: Client, expression: string): Promise<Date> {
-  const refuse = (why: string) =>
-    cliError(
-      exitCodes.usage,
-      `Cannot reschedule to '${expression}': ${why}${why.includes(defaultCronExpression) ? "" : `; give five fields in UTC, e.g. '${defaultCronExpression}'`}. Nothing changed.`,
-    );
+  const refuse = (why: string) => refuseSchedule(expression, why);
   const { rows } = await client.query("select extversion from pg_extension where extname = 'pg_cron'");
   const result = parseSchedule(expression, rows[0]?.extversion ?? "1.4");
   if ("problem" in result) throw refuse(result.problem);
@@ -60,10 +89,8 @@ async function validateSchedule(client: Client, expression: string): Promise<Dat
 
 export async function reschedule(client: Client, jobName: string, given: string): Promise<Outcome> {
   const expression = normalizeSchedule(given);
-  if (jobName !== defaultJobName) {
-    // Vault's reminder_cron_expression is the daily job's schedule; the companions' schedules are the migration's.
-    throw cliError(exitCodes.usage, `reschedule changes ${defaultJobName} only, whose schedule Vault keeps; ${jobName}'s schedule is set by its migration. Nothing changed.`);
-  }
+  const early = rescheduleRefusal(jobName, given);
+  if (early?.final) throw early.refusal;
   const before = await requireJob(client, jobName);
   const next = await validateSchedule(client, expression);
   await client.query("begin");

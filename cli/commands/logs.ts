@@ -6,12 +6,20 @@ import { Client } from "pg";
 import { exitCodes } from "../exit-codes";
 import { runsTable, table, utc } from "../format";
 import { Outcome } from "../output";
-import { cronFailures, functionRunsSince, runsSince } from "../queries";
+import { logTable, qualified } from "../../infra/sql/names";
+import { cronFailures, functionRunsSince, jobRow, runsSince } from "../queries";
+import { requireJob } from "./control";
 import { byLogRun, runView } from "../views";
 
 export const defaultSince = "24h";
 
 export async function logs(client: Client, jobName: string, since: Date): Promise<Outcome> {
+  // The log outlives a removed job, so its history is still shown; a name neither registered nor ever
+  // logged is a typo of --job, and an empty listing would hide that.
+  if (!(await jobRow(client, jobName))) {
+    const { rows } = await client.query(`select exists (select 1 from ${qualified(logTable)} where job_name = $1) as logged`, [jobName]);
+    if (!rows[0].logged) await requireJob(client, jobName);
+  }
   const runs = await runsSince(client, jobName, since);
   const failures = await cronFailures(client, since);
   const reminders = byLogRun(await functionRunsSince(client, jobName, since));

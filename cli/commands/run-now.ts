@@ -1,19 +1,28 @@
 /**
  * `reminder-cron run-now`: the runbook's "Run now" (one dispatch, as postgres), then one reconcile pass,
  * which is what the every-minute reconcile job does and waits for pg_net's answer (up to the 5 s timeout).
+ * A paused job is refused unless the operator says --even-if-paused.
  */
 import { Client } from "pg";
 import { reconcileCommand, reconcileJobName, runOutcomeDeadlineSeconds } from "../../infra/sql/names";
-import { exitCodes } from "../exit-codes";
+import { cliError, exitCodes } from "../exit-codes";
 import { humanDuration, remindersCell, runDurationMs, utc } from "../format";
 import { Outcome, Progress } from "../output";
 import { functionRunsSince, runById } from "../queries";
 import { runbookSql } from "../runbook-sql";
 import { byLogRun, runView } from "../views";
-import { requireJob } from "./control";
+import { jobOption, requireJob } from "./control";
 
-export async function runNow(client: Client, jobName: string, progress: Progress): Promise<Outcome> {
-  await requireJob(client, jobName);
+export async function runNow(client: Client, jobName: string, progress: Progress, evenIfPaused = false): Promise<Outcome> {
+  const job = await requireJob(client, jobName);
+  if (!job.active && !evenIfPaused) {
+    // pause promises nothing runs until resume; an on-call person may not know someone paused it, or why.
+    throw cliError(
+      exitCodes.usage,
+      `${jobName} is paused, and pause promises nothing runs until resume, so no run was sent. ` +
+        `To run it once anyway: reminder-cron run-now${jobOption(jobName)} --even-if-paused; to run it on schedule again: reminder-cron resume${jobOption(jobName)}.`,
+    );
+  }
   const { rows } = await client.query(runbookSql(jobName, "Run now"));
   const runId = String(Object.values(rows[0])[0]);
   let run = await runById(client, runId);

@@ -1,7 +1,7 @@
 /**
  * `reminder-cron status`: the job, its schedule in words and its next run, the last runs with their outcome,
  * HTTP status and duration, the success rate, the companion jobs and settings, and the alerts. Exit 1 when
- * any alert holds, so a monitor can run it as a check.
+ * any alert holds, so a monitor can run it as a check; 3 when the job itself is not registered.
  */
 import { Client } from "pg";
 import { defaultCronExpression, vaultSecrets } from "../../infra/sql/names";
@@ -32,7 +32,17 @@ export async function status(client: Client, jobName: string, now: Date = new Da
   const functionRuns = await functionRunsSince(client, jobName, oldestShown < horizon ? oldestShown : horizon);
   const recentFunctionRuns = functionRuns.filter((run) => new Date(run.started_at) >= horizon);
   const retired = await retiredSecretStored(client);
-  const found = alerts({ now, jobName, jobExists: job !== undefined, stuck, recent, functionRuns: recentFunctionRuns, lastSuccessAt: lastSuccess, retiredSecretStored: retired });
+  const found = alerts({
+    now,
+    jobName,
+    jobExists: job !== undefined,
+    stuck,
+    recent,
+    functionRuns: recentFunctionRuns,
+    lastSuccessAt: lastSuccess,
+    retiredSecretStored: retired,
+    otherJobs: companions.map((companion) => companion.jobname),
+  });
   const reminders = byLogRun(functionRuns);
   const finished = counts.succeeded + counts.failed;
   const schedule = job ? scheduleView(job.schedule, job.active, now) : null;
@@ -81,5 +91,8 @@ export async function status(client: Client, jobName: string, now: Date = new Da
   lines.push(`last ${statusRunCount} runs`, runsTable(runs, reminders, 160));
   lines.push(found.length === 0 ? "alerts      none" : found.map((alert: Alert) => `ALERT ${alert.code}: ${alert.message}`).join("\n"));
 
-  return { exitCode: found.length === 0 ? exitCodes.ok : exitCodes.alert, json, text: lines.join("\n") };
+  // A job that is not there is 3 for every command (docs/operations.md): the check has no subject, and a
+  // monitor that pages on 3 learns that as surely as from an alert. The output still says everything else.
+  const exitCode = !job ? exitCodes.unavailable : found.length === 0 ? exitCodes.ok : exitCodes.alert;
+  return { exitCode, json, text: lines.join("\n") };
 }

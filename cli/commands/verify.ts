@@ -209,8 +209,12 @@ export function verifyOptions(input: { projectRef?: string; schedule?: string; j
   }
   const projectRef = (input.projectRef ?? env.SUPABASE_PROJECT_REF ?? "").trim();
   if (projectRef === "") throw usage("No project to verify: pass --project-ref <ref> or set SUPABASE_PROJECT_REF, the <ref> of https://<ref>.supabase.co.");
-  if (!/^[a-z0-9]{1,40}$/.test(projectRef)) {
-    throw usage(`Project ref '${projectRef}' (${input.projectRef !== undefined ? "--project-ref" : "SUPABASE_PROJECT_REF"}) is not a Supabase project ref: use the lower-case letters and digits of https://<ref>.supabase.co.`);
+  // The Supabase CLI's own pattern for a ref; anything else is refused here, before a request is sent.
+  if (!/^[a-z]{20}$/.test(projectRef)) {
+    throw usage(
+      `Project ref '${projectRef}' (${input.projectRef !== undefined ? "--project-ref" : "SUPABASE_PROJECT_REF"}) is not a Supabase project ref, which is 20 lower-case letters: ` +
+        "use the <ref> of https://<ref>.supabase.co (Project Settings > General). Nothing was sent.",
+    );
   }
   const apiUrl = (env.SUPABASE_API_URL ?? "").trim() || defaultApiUrl;
   let parsed: URL | undefined;

@@ -4,6 +4,7 @@
  * this process (main() with captured output); the last ones run the package's bin as an operator would.
  */
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "pg";
 import { main } from "../../cli/main";
@@ -194,9 +195,9 @@ describe("status", () => {
       }
     }));
 
-  test("a job that is not registered is a job-missing alert: exit 1, and job null in --json", async () => {
+  test("a job that is not registered is a job-missing alert: exit 3, as for every command, and job null in --json", async () => {
     const { code, json } = await cli("status", "--job", "cli-probe-never-registered", "--json");
-    expect(code).toBe(1);
+    expect(code).toBe(3);
     expect(json.job).toBeNull();
     expect(json.alerts.map((a: { code: string }) => a.code)).toEqual(["job-missing", "no-success"]);
   });
@@ -228,12 +229,10 @@ describe("pause and resume", () => {
       expect((await probeJob(client)).active).toBe(true);
     }));
 
-  test("pausing a job that is not registered exits 3 and says how to restore it", async () => {
+  test("pausing a job that is not registered exits 3 and names the jobs there are, for a typo", async () => {
     const { code, stderr } = await cli("pause", "--job", "cli-probe-never-registered");
     expect(code).toBe(3);
-    expect(stderr).toBe(
-      "reminder-cron: Job cli-probe-never-registered is not registered in cron.job (as cron_runner): restore it by applying the migrations again (supabase db reset locally, or pulumi up).\n",
-    );
+    expect(stderr).toMatch(/^reminder-cron: Job cli-probe-never-registered is not registered in cron\.job \(as cron_runner\): check --job; cron_runner's jobs are [^\n]*\bcli-probe\b[^\n]*\.\n$/);
   });
 });
 
@@ -365,6 +364,15 @@ describe("the bin, as an operator runs it", () => {
     expect(status).toBe(0);
     expect(stdout).toMatch(/^usage: reminder-cron <command>/);
     expect(stdout).toContain("exit codes: 0 ok, 1 alert, failed run or drift, 2 bad input (nothing changed), 3 database, API or job unavailable");
+  });
+
+  test("<command> --help prints that command's usage, and --version the package's version: exit 0, no database needed", () => {
+    const help = run(["status", "--help"], { ...process.env, DATABASE_URL: "postgresql://nobody@127.0.0.1:1/none" });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^usage: reminder-cron status \[--job <name>\] \[--json\]\n/);
+    expect(help.stdout).not.toContain("commands\n");
+    const version = run(["--version"]);
+    expect(version).toMatchObject({ status: 0, stdout: `reminder-cron ${JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).version}\n` });
   });
 
   test("status exits with the CLI's code (1: the probe has never succeeded)", () => {

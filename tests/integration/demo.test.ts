@@ -47,6 +47,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 test("npm start -- --once on a fresh clone's stack: one run through the job's path, printed, then everything stopped", async () => {
   const { code, stdout, stderr } = await npmStart(["--once"]);
   expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+  expect(stdout).not.toContain("Ctrl-C");
   for (const step of ["1. Starting the local stack", "2. Seeding the demo assignments", "3. Pointing Vault's", "4. Triggering one run now"]) {
     expect(stdout).toMatch(new RegExp(`^${step.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}.* \\.\\.\\. done \\(`, "m"));
   }
@@ -90,12 +91,41 @@ test("npm start stays up for the CLI until Ctrl-C, which stops everything it sta
     }
   });
   expect(pids.length).toBeGreaterThan(0);
+  // Said first, before the wait for the stack: it does not return by itself.
+  expect(stdout.split("\n")[1]).toBe(
+    "It keeps running after the run, so you can try the CLI on the stack; Ctrl-C to stop (npm start -- --once stops after the run).",
+  );
   expect(stdout).toContain("The notifications this run created (public.notifications): 0");
   expect(stdout).toContain("None new: each due follow-up was already reminded today");
   const due = Number(/^ {3}\d+ assignment\(s\); (\d+) active and due for a follow-up today$/m.exec(stdout)?.[1]);
   expect(stdout).toMatch(new RegExp(`^ +2 +.* succeeded +200 +\\d+ ms +0 new of ${due} due$`, "m"));
   expect(stdout).toContain(`${due} active assignment(s) due, 0 reminder(s) created, ${due} already reminded today`);
   expect(stdout.trimEnd().endsWith("Stopping the local stack ... stopped: no process and no port of the demo is left.")).toBe(true);
+  const after = state();
+  expect(after.processes).toEqual({});
+  expect(pids.filter(isAlive)).toEqual([]);
+  expect(await isRunningStack(after)).toBe(false);
+}, 180_000);
+
+test("npm start whose database stops under it (npm run db:stop elsewhere) exits 1 with one line, and leaves nothing running", async () => {
+  if (!existsSync(join(dir, "stack.json"))) expect((await npmStart(["--once"])).code).toBe(0);
+  let pids: number[] = [];
+  let stopped: Promise<unknown> | undefined;
+  const finished = await npmStart([], (printed) => {
+    if (printed.includes("Ctrl-C stops everything.") && !stopped) {
+      pids = Object.values(state().processes);
+      stopped = new Promise((resolve) => {
+        const stop = spawn(process.execPath, [require.resolve("tsx/cli"), join(repoRoot, "stack/cli.ts"), "stop"], { cwd: repoRoot, env, stdio: "ignore" });
+        stop.on("exit", resolve);
+      });
+    }
+  });
+  await stopped;
+  expect(pids.length).toBeGreaterThan(0);
+  expect(finished.code).toBe(1);
+  expect(finished.stderr).toMatch(
+    /^npm start: the database at postgresql:\/\/postgres@127\.0\.0\.1:\d+\/postgres went away \([^\n]+\), so the demo ends\. npm start \(or npm run db:start\) starts it again\.\n$/,
+  );
   const after = state();
   expect(after.processes).toEqual({});
   expect(pids.filter(isAlive)).toEqual([]);

@@ -122,7 +122,9 @@ test("a job that is not registered is an alert that says how to restore it", () 
   expect(alerts({ ...healthy, jobExists: false })[0]).toEqual({
     code: "job-missing",
     message:
-      "Job daily-reminder-eval is not registered in cron.job, so nothing runs: restore it by applying the migrations again (supabase db reset locally, or pulumi up).",
+      "Job daily-reminder-eval is not registered in cron.job (as cron_runner), so nothing runs: restore it by applying its migration again (it is idempotent): " +
+        "npm run db:psql -- -f supabase/migrations/20261128060000_register_reminder_cron.sql on the local stack, " +
+        'psql "$DATABASE_URL" -f supabase/migrations/20261128060000_register_reminder_cron.sql on a project, or pulumi up.',
   });
 });
 

@@ -2,7 +2,7 @@
  * The CLI's command line and --since: what it accepts, and the one-line refusal (exit 2) of everything else,
  * before any database is touched.
  */
-import { parseArgs } from "../../cli/args";
+import { commandHelp, parseArgs, usage } from "../../cli/args";
 import { exitCodes, isCliError } from "../../cli/exit-codes";
 import { parseSince } from "../../cli/since";
 import { defaultJobName } from "../../infra/sql/names";
@@ -32,6 +32,13 @@ describe("parseArgs", () => {
     [["logs"], { command: "logs" }],
     [["--help"], { command: "help" }],
     [["help"], { command: "help" }],
+    // A command's own help, however it is asked for, even beside options that would otherwise be refused.
+    [["status", "--help"], { command: "help", topic: "status" }],
+    [["run-now", "-h", "--job", "x"], { command: "help", topic: "run-now" }],
+    [["help", "reschedule"], { command: "help", topic: "reschedule" }],
+    [["--version"], { command: "version" }],
+    [["status", "-V"], { command: "version" }],
+    [["run-now", "--even-if-paused"], { command: "run-now", evenIfPaused: true }],
     [["verify"], { command: "verify", json: false }],
     [["verify", "--project-ref", "abcdefghijklmnopqrst", "--schedule", "30 5 * * *", "--json"], { command: "verify", projectRef: "abcdefghijklmnopqrst", schedule: "30 5 * * *", json: true }],
     [["verify", "--project-ref=abcdefghijklmnopqrst", "--schedule=@daily"], { command: "verify", projectRef: "abcdefghijklmnopqrst", schedule: "@daily" }],
@@ -48,12 +55,28 @@ describe("parseArgs", () => {
     [["status", "--project-ref", "abc"], /^--project-ref belongs to verify, not status\./],
     [["logs", "--schedule", "0 6 * * *"], /^--schedule belongs to verify, not logs\./],
     [["logs", "--since"], /^--since needs a value\./],
+    [["help", "stauts"], /^no help for "stauts": it is not a command; use one of status, pause, resume, run-now, reschedule, logs, verify\./],
+    [["pause", "--even-if-paused"], /^--even-if-paused belongs to run-now, not pause\./],
     [["reschedule"], /^reschedule needs a cron expression in UTC, quoted, e\.g\. reminder-cron reschedule '30 5 \* \* \*'\./],
   ])("%j is refused with exit 2 and a message naming the fix", (argv, message) => {
     const { exitCode, message: said } = refusal(() => parseArgs(argv as string[]));
     expect(exitCode).toBe(exitCodes.usage);
     expect(said).toMatch(message);
     expect(said).not.toContain("\n");
+  });
+});
+
+describe("help", () => {
+  test.each(Object.entries(commandHelp))("%s --help names the command, its options and its exit codes", (command, help) => {
+    expect(help.startsWith(`usage: reminder-cron ${command}`)).toBe(true);
+    expect(help).toMatch(/^exit codes: 0 /m);
+    for (const option of help.split("\n")[0].matchAll(/--[a-z-]+/g)) expect(help.split("\n").slice(1).join("\n")).toContain(option[0]);
+  });
+
+  test("the overview names every command and the per-command help", () => {
+    for (const command of Object.keys(commandHelp)) expect(usage).toMatch(new RegExp(`^  ${command} `, "m"));
+    expect(usage).toContain("<command> --help");
+    expect(usage).toContain("--version");
   });
 });
 
