@@ -48,7 +48,7 @@ export function runbook(jobName: string = defaultJobName): RunbookEntry[] {
     { action: "Remove the jobs for good", sql: asRunner("select cron.unschedule(jobid) from cron.job where username = current_user;") },
     {
       action: "Restore a removed job",
-      sql: `re-apply this migration (supabase db reset locally, or pulumi up); it schedules ${lit(jobName)} at reminder_cron_expression, default ${lit(defaultCronExpression)}`,
+      sql: `re-apply this migration with psql (psql "$DATABASE_URL" --file <this file>; on the local stack npm run db:psql -- --file <this file>), or pulumi up; it schedules ${lit(jobName)} at reminder_cron_expression, default ${lit(defaultCronExpression)}`,
     },
   ];
 }

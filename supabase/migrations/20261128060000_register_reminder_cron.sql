@@ -51,7 +51,7 @@
 --   set role cron_runner; select cron.unschedule(jobid) from cron.job where username = current_user; reset role;
 --
 -- Restore a removed job:
---   re-apply this migration (supabase db reset locally, or pulumi up); it schedules 'daily-reminder-eval' at reminder_cron_expression, default '0 6 * * *'
+--   re-apply this migration with psql (psql "$DATABASE_URL" --file <this file>; on the local stack npm run db:psql -- --file <this file>), or pulumi up; it schedules 'daily-reminder-eval' at reminder_cron_expression, default '0 6 * * *'
 --
 -- Every invocation writes one row to public.cron_execution_log: 'dispatched' at the call; once
 -- 'reminder-eval-reconcile' reads pg_net's answer, 'succeeded' (200: the run finished and committed) or 'failed'
