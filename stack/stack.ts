@@ -72,23 +72,31 @@ async function startHelpers(state: StackState): Promise<void> {
 /**
  * Vault as the dispatch needs it to reach the local function: its signing key (see storeSigningKey), and
  * its URL, without which `reminder-cron run-now` on a fresh `npm run db:start` fails on a missing secret.
- * The URL is set only where the request leaves from this machine (the local cluster, or pg_net's stand-in
- * here): a real pg_net behind DATABASE_URL, in `supabase start`'s container, could not reach 127.0.0.1, and
- * its URL is the owner's to set, so a missing one is only named, with the statement that sets it.
+ * The URL is set where it is missing, or still names this stack's function at the port it had before a
+ * restart; a URL someone set on purpose (a test's endpoint, another function) is left as it is. It is set
+ * only where the request leaves from this machine (the local cluster, or pg_net's stand-in here): a real
+ * pg_net behind DATABASE_URL, in `supabase start`'s container, could not reach 127.0.0.1, and its URL is
+ * the owner's to set, so a missing one is only named, with the statement that sets it.
  */
-async function pointVaultAtTheLocalFunction(state: StackState, log: (line: string) => void): Promise<void> {
+async function pointVaultAtTheLocalFunction(state: StackState, log: (line: string) => void, previousFunctionsUrl?: string): Promise<void> {
   const client = new Client({ connectionString: state.postgresUrl });
   await client.connect();
   try {
     await storeSigningKey(client);
     const url = functionEndpoint(state).url;
+    const { rows } = await client.query("select decrypted_secret as url from vault.decrypted_secrets where name = $1", [vaultSecrets.functionUrl]);
+    const current: string = rows[0]?.url ?? "";
     if (!state.external || state.standIns.includes("pg_net")) {
-      await ensureSecret(client, vaultSecrets.functionUrl, url);
-      log(`reminder function: ${url} (Vault's ${vaultSecrets.functionUrl} points at it; npx reminder-cron run-now runs the job once)`);
+      const ours = previousFunctionsUrl ? functionEndpoint({ ...state, functionsUrl: previousFunctionsUrl }).url : url;
+      if (current === "" || current === ours) await ensureSecret(client, vaultSecrets.functionUrl, url);
+      log(
+        current === "" || current === ours || current === url
+          ? `reminder function: ${url} (Vault's ${vaultSecrets.functionUrl} points at it; npx reminder-cron run-now runs the job once)`
+          : `reminder function: ${url}; Vault's ${vaultSecrets.functionUrl} points elsewhere (${current}) and is left so`,
+      );
       return;
     }
-    const { rows } = await client.query("select 1 from vault.decrypted_secrets where name = $1 and coalesce(decrypted_secret, '') <> ''", [vaultSecrets.functionUrl]);
-    if (rows.length === 0) {
+    if (current === "") {
       log(
         `Vault's ${vaultSecrets.functionUrl} is not set in DATABASE_URL's database, so no run can reach the function: ` +
           `set it to a URL that database's pg_net can reach (the local function listens on port ${new URL(url).port} of this machine), ` +
@@ -143,10 +151,11 @@ export async function startStack(options: StartOptions = {}): Promise<StackState
       processes: previous?.external ? previous.processes : {},
       functionsUrl: previous?.functionsUrl,
     };
+    const functionsBefore = state.functionsUrl;
     await startHelpers(state);
     writeState(state);
     if (migrate) await applyMigrations(state.postgresUrl, { seed: false });
-    await pointVaultAtTheLocalFunction(state, log);
+    await pointVaultAtTheLocalFunction(state, log, functionsBefore);
     return state;
   }
 
@@ -155,10 +164,11 @@ export async function startStack(options: StartOptions = {}): Promise<StackState
   const tc = ensureToolchain(requestedMajor() ?? clusterMajor());
   if (previous && !previous.external && isRunning(tc)) {
     log(`reusing the local stack already running on port ${previous.port}`);
+    const functionsBefore = previous.functionsUrl;
     await startHelpers(previous);
     writeState(previous);
     if (migrate) await applyMigrations(previous.postgresUrl, { seed: false });
-    await pointVaultAtTheLocalFunction(previous, log);
+    await pointVaultAtTheLocalFunction(previous, log, functionsBefore);
     return previous;
   }
 
@@ -189,11 +199,12 @@ export async function startStack(options: StartOptions = {}): Promise<StackState
       state.standIns = await bootstrapLocal(state.adminUrl);
     }
     writeState(state);
+    const functionsBefore = state.functionsUrl;
     await startHelpers(state);
     writeState(state);
     const applied = migrate ? await applyMigrations(state.postgresUrl, { seed: fresh }) : [];
     if (applied.length > 0) log(`applied ${applied.length} migration(s)`);
-    await pointVaultAtTheLocalFunction(state, log);
+    await pointVaultAtTheLocalFunction(state, log, functionsBefore);
     log(extensionsInUse(state));
     return state;
   } catch (error) {
