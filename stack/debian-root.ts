@@ -179,6 +179,8 @@ export function ensureDebianRoot(log: (line: string) => void = (line) => process
   }
   if (!existsSync("/usr/sbin/debootstrap")) {
     log("installing debootstrap from Debian's packages");
+    // A new machine's package lists may be empty until an update.
+    step("updating apt's package lists", "apt-get", ["update", "-qq"]);
     step("installing debootstrap", "apt-get", ["install", "-y", "-qq", "debootstrap"]);
   }
   return withLock(() => {
