@@ -171,13 +171,17 @@ function withLock<T>(fn: () => T): T {
   }
 }
 
+function onPath(program: string): boolean {
+  return [...(process.env.PATH ?? "").split(":"), "/usr/sbin"].some((dir) => dir !== "" && existsSync(join(dir, program)));
+}
+
 /** Builds the root unless a complete one is there; a broken one is removed and built afresh. */
 export function ensureDebianRoot(log: (line: string) => void = (line) => process.stderr.write(`local stack: ${line}\n`)): string {
   if (rootProblem() === undefined) return debianRootDir;
   if (process.getuid?.() !== 0) {
     throw new Error(`PostgreSQL ${debianRootMajor} runs from a Debian 13 root that only root can build and enter (chroot), and this is not root. Run as root. ${onlyFifteen}`);
   }
-  if (!existsSync("/usr/sbin/debootstrap")) {
+  if (!onPath("debootstrap")) {
     log("installing debootstrap from Debian's packages");
     // A new machine's package lists may be empty until an update.
     step("updating apt's package lists", "apt-get", ["update", "-qq"]);
@@ -192,7 +196,13 @@ export function ensureDebianRoot(log: (line: string) => void = (line) => process
     }
     const building = `${debianRootDir}.building`;
     removeRoot(building);
-    build(building, log);
+    try {
+      build(building, log);
+    } catch (error) {
+      // Nothing half-made stays behind to be mistaken for a root, or to fill the disk.
+      removeRoot(building);
+      throw error;
+    }
     renameSync(building, debianRootDir);
     return debianRootDir;
   });

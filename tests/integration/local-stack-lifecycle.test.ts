@@ -92,6 +92,23 @@ test("a cluster made by another major is refused with the reset to run, before a
   );
 });
 
+test("a PostgreSQL 17 root that cannot be built (no way to Debian's packages) stops the start with one line, and leaves no half-made root", () => {
+  const dir = scratch();
+  // A debootstrap that fails as one without a network does, half-way into its target, first on PATH.
+  const bin = join(dir, "bin");
+  mkdirSync(bin);
+  writeFileSync(join(bin, "debootstrap"), '#!/bin/sh\nmkdir -p "$3/debootstrap" && touch "$3/debootstrap/partial"\necho "E: Failed getting release file http://example.invalid/debian/dists/trixie/Release" >&2\nexit 1\n', { mode: 0o755 });
+  const root = join(dir, "debian13");
+  const result = cli(join(dir, "stack"), ["start"], { PATH: `${bin}:${process.env.PATH}`, REMINDER_CRON_DEBIAN_ROOT: root, REMINDER_CRON_PG: "17" });
+  expect(result.status).toBe(1);
+  expect(result.stderr.trim().split("\n")).toEqual([
+    `local stack: building a Debian 13 root with PostgreSQL 17 in ${root} (once per machine, about a minute)`,
+    "local stack: Building the PostgreSQL 17 root failed while running debootstrap (E: Failed getting release file http://example.invalid/debian/dists/trixie/Release). " +
+      "Check that Debian's package registry is reachable and try again. To run on PostgreSQL 15 alone, set REMINDER_CRON_PG=15 (for example `REMINDER_CRON_PG=15 npm test`).",
+  ]);
+  expect([root, `${root}.building`, `${root}.lock`].filter((path) => existsSync(path))).toEqual([]);
+});
+
 test("a port in use is refused with what to do, and nothing is left running", async () => {
   const port = await freePort();
   const blocker: Server = createServer();
