@@ -16,7 +16,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { providerCodeChanged, unknownValue } from "./db";
-import { bundleFix, functionBundle } from "./function-bundle";
+import { bundleFix, functionBundle, TypeScriptModule } from "./function-bundle";
 import { ManagementConfigSource, ManagementConnection, managementFromConfig, managementRequest, projectRefPattern, unexpectedAnswer } from "./management-api";
 
 interface Inputs {
@@ -80,6 +80,13 @@ interface FunctionAnswer {
   ezbr_sha256?: string;
 }
 
+/**
+ * The compiler, loaded in the provider's process when a method needs it: a serialized provider cannot
+ * capture its code, and `await import()` compiles to a helper the serializer does not always carry along.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const typeScript = (): TypeScriptModule => require("typescript");
+
 /** Marks a localChecksum that refresh found replaced by a deploy made outside Pulumi. */
 export const deployedOutsidePulumi = (checksum: string) => `deployed outside Pulumi (bundle ${checksum})`;
 
@@ -104,7 +111,7 @@ export const edgeFunctionProvider = {
     }
     let localChecksum = news.localChecksum;
     if (known(news.entrypoint) && (news.importMap === undefined || known(news.importMap))) {
-      const bundle = functionBundle(await import("typescript"), news.entrypoint, news.importMap);
+      const bundle = functionBundle(typeScript(), news.entrypoint, news.importMap);
       if ("problems" in bundle) {
         failures.push({ property: "entrypoint", reason: `Supabase could not bundle ${news.entrypoint}: ${bundle.problems.join("; ")}. Fix: ${bundleFix(news.entrypoint)}` });
       } else {
@@ -157,7 +164,7 @@ export const edgeFunctionProvider = {
 
 /** Uploads the files as they are now; the checksum recorded is theirs, whatever check saw. */
 async function deploy(connection: ManagementConnection | undefined, inputs: Inputs): Promise<Outputs> {
-  const bundle = functionBundle(await import("typescript"), inputs.entrypoint, inputs.importMap);
+  const bundle = functionBundle(typeScript(), inputs.entrypoint, inputs.importMap);
   if ("problems" in bundle) {
     throw new Error(`Could not ${what(inputs, "deploy")}: Supabase could not bundle ${inputs.entrypoint}: ${bundle.problems.join("; ")}. Nothing was deployed. Fix: ${bundleFix(inputs.entrypoint)}`);
   }
