@@ -241,6 +241,13 @@ describe("the Edge Function's deploy: project, token, function secrets, source",
     expect(problemOf(config)).toBe(expected);
   });
 
+  test("refuses a pooler login name of another project", () => {
+    expect(problemOf(raw({ host: "aws-0-eu-central-1.pooler.supabase.com", user: "postgres.zyxwvutsrqponmlkjihg" }))).toBe(
+      "- reminder-cron:supabaseProjectRef = 'abcdefghijklmnopqrst' is not the project reminder-cron:dbUser names ('zyxwvutsrqponmlkjihg'), so the function would be deployed where the job does not call. " +
+        "Fix: pulumi config set reminder-cron:supabaseProjectRef zyxwvutsrqponmlkjihg --stack staging, or correct reminder-cron:dbUser",
+    );
+  });
+
   test("accepts a local Management API over http, and a pooler login name of the same project", () => {
     const settings = parseSettings(raw({ apiUrl: "http://127.0.0.1:4010/", host: "aws-0-eu-central-1.pooler.supabase.com", user: "postgres.abcdefghijklmnopqrst" }), {}, "staging");
     expect(settings.management).toEqual({ projectRef: "abcdefghijklmnopqrst", apiUrl: "http://127.0.0.1:4010" });
