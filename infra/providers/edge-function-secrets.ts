@@ -17,7 +17,7 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { providerCodeChanged, unknownValue } from "./db";
-import { ManagementConfigSource, ManagementConnection, managementFromConfig, managementRequest, projectRefPattern, reservedSecretPrefix, unexpectedAnswer } from "./management-api";
+import { ManagementConfigSource, ManagementConnection, managementFromConfig, managementRequest, projectRefFailures, reservedSecretPrefix, unexpectedAnswer } from "./management-api";
 
 interface Secret {
   name: string;
@@ -72,11 +72,8 @@ export const edgeFunctionSecretsProvider = {
   },
 
   async check(_olds: Partial<Inputs>, news: Inputs): Promise<{ inputs: Inputs; failures: pulumi.dynamic.CheckFailure[] }> {
-    const failures: pulumi.dynamic.CheckFailure[] = [];
+    const failures: pulumi.dynamic.CheckFailure[] = projectRefFailures(news.projectRef, unknownValue);
     const known = (value: unknown) => value !== undefined && value !== unknownValue;
-    if (known(news.projectRef) && !projectRefPattern.test(String(news.projectRef))) {
-      failures.push({ property: "projectRef", reason: `'${news.projectRef}' is not a project ref: the 20 lower-case letters of https://<ref>.supabase.co` });
-    }
     if (!known(news.secrets) || !Array.isArray(news.secrets)) return { inputs: news, failures };
     const names = new Set<string>();
     let allKnown = true;

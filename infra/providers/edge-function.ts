@@ -17,7 +17,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { providerCodeChanged, unknownValue } from "./db";
 import { bundleFix, functionBundle, TypeScriptModule } from "./function-bundle";
-import { ManagementConfigSource, ManagementConnection, managementFromConfig, managementRequest, projectRefPattern, unexpectedAnswer } from "./management-api";
+import { ManagementConfigSource, ManagementConnection, managementFromConfig, managementRequest, projectRefFailures, unexpectedAnswer } from "./management-api";
 
 interface Inputs {
   /** The project's ref, the <ref> of https://<ref>.supabase.co. */
@@ -101,11 +101,8 @@ export const edgeFunctionProvider = {
   },
 
   async check(_olds: Partial<Inputs>, news: Inputs): Promise<{ inputs: Inputs; failures: pulumi.dynamic.CheckFailure[] }> {
-    const failures: pulumi.dynamic.CheckFailure[] = [];
+    const failures: pulumi.dynamic.CheckFailure[] = projectRefFailures(news.projectRef, unknownValue);
     const known = (value: unknown) => value !== undefined && value !== unknownValue;
-    if (known(news.projectRef) && !projectRefPattern.test(String(news.projectRef))) {
-      failures.push({ property: "projectRef", reason: `'${news.projectRef}' is not a project ref: the 20 lower-case letters of https://<ref>.supabase.co` });
-    }
     if (known(news.slug) && !functionSlugPattern.test(String(news.slug))) {
       failures.push({ property: "slug", reason: `'${news.slug}' is not a function slug: a letter, then letters, digits, '-' and '_'` });
     }

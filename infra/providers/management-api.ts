@@ -24,6 +24,12 @@ export const projectRefPattern = /^[a-z]{20}$/;
 /** Supabase reserves these for what it sets itself; the API refuses to create, change or delete them. */
 export const reservedSecretPrefix = "SUPABASE_";
 
+/** check's failure for a project ref that cannot be one (unknown values, in a preview, pass). */
+export function projectRefFailures(projectRef: unknown, unknown: string): { property: string; reason: string }[] {
+  if (projectRef === undefined || projectRef === unknown || projectRefPattern.test(String(projectRef))) return [];
+  return [{ property: "projectRef", reason: `'${projectRef}' is not a project ref: the 20 lower-case letters of https://<ref>.supabase.co` }];
+}
+
 export interface ManagementConnection {
   apiUrl: string;
   accessToken: string;
