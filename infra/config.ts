@@ -12,6 +12,7 @@
  * says so with pulumi.log.warn.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as ts from "typescript";
 import { defaultCronExpression, defaultJobName, minimumSigningKeyLength, vaultSecrets } from "./sql/names";
 import { jobNamePattern } from "./providers/cron-job";
 import {
@@ -28,6 +29,8 @@ import {
   sslRootCertFix,
   verifiesCertificate,
 } from "./providers/db";
+import { bundleFix, functionBundle } from "./providers/function-bundle";
+import { defaultManagementApiUrl, managementApiUrlProblem, managementConfigKeys, projectRefPattern } from "./providers/management-api";
 import { nextRun, normalizeSchedule, ParsedSchedule, parseSchedule } from "./providers/pg-cron-schedule";
 import { scheduleWords } from "./schedule-words";
 
@@ -42,7 +45,22 @@ export const configKeys = {
   allowEnvOverrides: "allowEnvOverrides",
   protect: "protect",
   signingKey: "signingKey",
+  sharedSecret: "sharedSecret",
+  previousSigningKey: "previousSigningKey",
   ...dbConfigKeys,
+  ...managementConfigKeys,
+} as const;
+
+/** The keys set with `pulumi config set --secret`: never read as plain values, never quoted. */
+export const secretConfigKeys = ["password", "signingKey", "sharedSecret", "previousSigningKey", "accessToken"] as const;
+type SecretKey = (typeof secretConfigKeys)[number];
+
+/** The Edge Function pulumi up deploys, relative to the project root, and the secrets it is given. */
+export const reminderFunction = {
+  slug: "reminder-scheduler",
+  entrypoint: "supabase/functions/reminder-scheduler/index.ts",
+  importMap: "supabase/functions/reminder-scheduler/deno.json",
+  secrets: { signingKey: "REMINDER_SIGNING_KEY", sharedSecret: "REMINDER_SHARED_SECRET", previousSigningKey: "REMINDER_SIGNING_KEY_PREVIOUS" },
 } as const;
 
 export const envOverrides = {
@@ -80,20 +98,34 @@ export interface Settings {
     /** The role the session runs as: the login name without a pooler's `.<project-ref>`. */
     role: string;
   };
+  /** Where the Edge Function and its secrets are deployed; the access token stays in the stack config, read by the providers. */
+  management: { projectRef: string; apiUrl: string };
 }
 
 export interface StackConfig extends Settings {
   dbPassword?: pulumi.Output<string>;
   /** Vault's reminder_signing_key; the function holds the same as REMINDER_SIGNING_KEY. */
   signingKey: pulumi.Output<string>;
+  /** The function's REMINDER_SHARED_SECRET, the credential for calls by hand. */
+  sharedSecret: pulumi.Output<string>;
+  /** During a rotation: the key being replaced, the function's REMINDER_SIGNING_KEY_PREVIOUS. */
+  previousSigningKey?: pulumi.Output<string>;
 }
 
-/** The plain (non-secret) values as the stack config holds them, whether each secret is set, and the signing key's length. */
+/** The plain (non-secret) values as the stack config holds them, whether each secret is set, and what may be said of them without their values. */
 export interface RawConfig {
-  values: Partial<Record<Exclude<keyof typeof configKeys, "password" | "signingKey">, string>>;
-  secretsSet: { password: boolean; signingKey: boolean };
+  values: Partial<Record<Exclude<keyof typeof configKeys, SecretKey>, string>>;
+  secretsSet: { password: boolean; signingKey: boolean } & Partial<Record<"sharedSecret" | "previousSigningKey" | "accessToken", boolean>>;
   /** Characters in the signing key, when set: never its value. */
   signingKeyLength?: number;
+  sharedSecretLength?: number;
+  previousSigningKeyLength?: number;
+  /** The previous key equals the current one (a rotation half-done). */
+  previousSigningKeyIsCurrent?: boolean;
+  /** The access token has the shape of a personal access token (sbp_...). */
+  accessTokenWellFormed?: boolean;
+  /** Why Supabase could not bundle the function pulumi up deploys (./providers/function-bundle.ts), if it could not. */
+  functionBundleProblems?: string[];
 }
 
 const full = (key: string) => `${projectName}:${key}`;
@@ -256,11 +288,66 @@ export function parseSettings(raw: RawConfig, env: Record<string, string | undef
     problems.push(`${full(configKeys.password)} is not set, and ${host} needs a password. Fix: ${setCommand(configKeys.password, "<the database password>", true)}`);
   }
   const newKey = `"$(openssl rand -hex 32)"`;
-  const keyFix = `${setCommand(configKeys.signingKey, newKey, true)}, and give the function the same key: supabase secrets set REMINDER_SIGNING_KEY=<that key>`;
+  const keyFix = `${setCommand(configKeys.signingKey, newKey, true)} (pulumi up gives Vault and the function, as ${reminderFunction.secrets.signingKey}, the same key)`;
   if (!raw.secretsSet.signingKey) {
     problems.push(`${full(configKeys.signingKey)} is not set: the job signs each request with it (Vault ${vaultSecrets.signingKey}). Fix: ${keyFix}`);
   } else if ((raw.signingKeyLength ?? 0) < minimumSigningKeyLength) {
     problems.push(`${full(configKeys.signingKey)} is shorter than ${minimumSigningKeyLength} characters, short enough to guess. Fix: ${keyFix}`);
+  }
+  const secretFix = `${setCommand(configKeys.sharedSecret, newKey, true)}`;
+  if (!raw.secretsSet.sharedSecret) {
+    problems.push(`${full(configKeys.sharedSecret)} is not set: the function refuses to start without ${reminderFunction.secrets.sharedSecret}, the credential for calls by hand. Fix: ${secretFix}`);
+  } else if ((raw.sharedSecretLength ?? 0) < minimumSigningKeyLength) {
+    problems.push(`${full(configKeys.sharedSecret)} is shorter than ${minimumSigningKeyLength} characters, short enough to guess, and the function refuses to start with it. Fix: ${secretFix}`);
+  }
+  if (raw.secretsSet.previousSigningKey) {
+    const dropIt = `pulumi config rm ${full(configKeys.previousSigningKey)} --stack ${stack}`;
+    if ((raw.previousSigningKeyLength ?? 0) < minimumSigningKeyLength) {
+      problems.push(`${full(configKeys.previousSigningKey)} is shorter than ${minimumSigningKeyLength} characters, and the function refuses to start with it. Fix: set it to the signing key being replaced (pulumi config get ${full(configKeys.signingKey)} before changing it), or ${dropIt}`);
+    } else if (raw.previousSigningKeyIsCurrent) {
+      problems.push(`${full(configKeys.previousSigningKey)} equals ${full(configKeys.signingKey)}, so no rotation is under way. Fix: ${dropIt}, or set ${full(configKeys.signingKey)} to the new key: ${setCommand(configKeys.signingKey, newKey, true)}`);
+    }
+  }
+
+  const management = managementSettings();
+  function managementSettings(): Settings["management"] {
+    const refExample = "<project-ref>";
+    const projectRef = plain("projectRef");
+    if (projectRef === undefined) {
+      problems.push(
+        `${full(configKeys.projectRef)} is not set: pulumi up deploys the Edge Function and its secrets to that project through Supabase's Management API. ` +
+          `Fix: ${setCommand(configKeys.projectRef, refExample)}, the <ref> of https://<ref>.supabase.co (Project Settings > General)`,
+      );
+    } else if (!projectRefPattern.test(projectRef)) {
+      problems.push(`${label("projectRef")} is ${isPlaceholder(projectRef) ? "still the placeholder of the committed stack file" : "not a project ref (20 lower-case letters)"}. Fix: ${setCommand(configKeys.projectRef, refExample)}, the <ref> of https://<ref>.supabase.co`);
+    } else {
+      // The same project everywhere: a function deployed to one project and called in another would never answer.
+      const named = [
+        { key: configKeys.functionUrl, ref: /^([a-z]{20})\.supabase\.co$/.exec(safeHost(functionUrl) ?? "")?.[1] },
+        { key: configKeys.host, ref: /^db\.([a-z]{20})\.supabase\.co$/.exec(host ?? "")?.[1] },
+        { key: configKeys.user, ref: host !== undefined && isSupabasePooler(host) ? user.split(".")[1] : undefined },
+      ];
+      const others = named.filter(({ ref }) => ref !== undefined && ref !== projectRef);
+      if (others.length > 0) {
+        problems.push(
+          `${label("projectRef")} is not the project ${others.map(({ key, ref }) => `${full(key)} names ('${ref}')`).join(" or ")}, so the function would be deployed where the job does not call. ` +
+            `Fix: ${setCommand(configKeys.projectRef, others[0].ref!)}, or correct ${others.map(({ key }) => full(key)).join(" and ")}`,
+        );
+      }
+    }
+    const apiUrl = plain("apiUrl") ?? defaultManagementApiUrl;
+    const apiProblem = managementApiUrlProblem(apiUrl);
+    if (apiProblem) problems.push(`${label("apiUrl")} ${apiProblem}. Fix: pulumi config rm ${full(configKeys.apiUrl)} --stack ${stack} (Supabase's own, ${defaultManagementApiUrl}, is the default)`);
+    const tokenFix = setCommand(configKeys.accessToken, "<a personal access token from supabase.com/dashboard/account/tokens>", true);
+    if (!raw.secretsSet.accessToken) {
+      problems.push(`${full(configKeys.accessToken)} is not set: the Edge Function and its secrets are deployed with it through Supabase's Management API. Fix: ${tokenFix}`);
+    } else if (raw.accessTokenWellFormed === false) {
+      problems.push(`${full(configKeys.accessToken)} is not a Supabase personal access token (those start with sbp_ and hold no spaces). Fix: ${tokenFix}`);
+    }
+    return { projectRef: projectRef ?? "", apiUrl: apiUrl.replace(/\/+$/, "") };
+  }
+  for (const problem of raw.functionBundleProblems ?? []) {
+    problems.push(`The Edge Function ${reminderFunction.slug} cannot be deployed: ${problem}. Fix: ${bundleFix(reminderFunction.entrypoint)}`);
   }
 
   if (problems.length > 0) {
@@ -280,6 +367,7 @@ export function parseSettings(raw: RawConfig, env: Record<string, string | undef
     protect,
     notices,
     db: { host: host!, port, database, user, role: user.split(".")[0], sslMode, ...(sslRootCert === undefined ? {} : { sslRootCert }) },
+    management,
   };
 }
 
@@ -322,18 +410,59 @@ export function loadStackConfig(env: Record<string, string | undefined> = proces
   const config = new pulumi.Config(projectName);
   const values: RawConfig["values"] = {};
   for (const key of Object.keys(configKeys) as (keyof typeof configKeys)[]) {
-    if (key === "password" || key === "signingKey") continue;
-    values[key] = config.get(configKeys[key]);
+    if ((secretConfigKeys as readonly string[]).includes(key)) continue;
+    values[key as Exclude<keyof typeof configKeys, SecretKey>] = config.get(configKeys[key]);
   }
   const dbPassword = config.getSecret(configKeys.password);
   const signingKey = config.getSecret(configKeys.signingKey);
-  // Its length only, to refuse a guessable key before anything changes; the value stays a secret Output.
-  const signingKeyLength = config.get(configKeys.signingKey)?.length;
+  const sharedSecret = config.getSecret(configKeys.sharedSecret);
+  const previousSigningKey = config.getSecret(configKeys.previousSigningKey);
+  const accessToken = config.getSecret(configKeys.accessToken);
+  // What may be said of the secrets without their values, to refuse a bad one before anything changes;
+  // the values stay secret Outputs, and the access token never leaves the config (the providers read it).
+  const plainSecret = (key: SecretKey) => config.get(configKeys[key]);
   const settings = parseSettings(
-    { values, secretsSet: { password: dbPassword !== undefined, signingKey: signingKey !== undefined }, signingKeyLength },
+    {
+      values,
+      secretsSet: {
+        password: dbPassword !== undefined,
+        signingKey: signingKey !== undefined,
+        sharedSecret: sharedSecret !== undefined,
+        previousSigningKey: previousSigningKey !== undefined && plainSecret("previousSigningKey")!.trim() !== "",
+        accessToken: accessToken !== undefined && plainSecret("accessToken")!.trim() !== "",
+      },
+      signingKeyLength: plainSecret("signingKey")?.length,
+      sharedSecretLength: plainSecret("sharedSecret")?.length,
+      previousSigningKeyLength: plainSecret("previousSigningKey")?.length,
+      previousSigningKeyIsCurrent: plainSecret("previousSigningKey") !== undefined && plainSecret("previousSigningKey") === plainSecret("signingKey"),
+      accessTokenWellFormed: accessTokenWellFormed(plainSecret("accessToken")),
+      functionBundleProblems: bundleProblems(),
+    },
     env,
     pulumi.getStack(),
   );
   for (const notice of settings.notices) pulumi.log.warn(notice);
-  return { ...settings, dbPassword, signingKey: signingKey! };
+  return {
+    ...settings,
+    dbPassword,
+    signingKey: signingKey!,
+    sharedSecret: sharedSecret!,
+    ...(previousSigningKey !== undefined && plainSecret("previousSigningKey")!.trim() !== "" ? { previousSigningKey } : {}),
+  };
 }
+
+function bundleProblems(): string[] {
+  const bundle = functionBundle(ts, reminderFunction.entrypoint, reminderFunction.importMap);
+  return "problems" in bundle ? bundle.problems : [];
+}
+
+/** A personal access token's shape (sbp_ and no spaces); whether Supabase takes it only the API can say. */
+export const accessTokenWellFormed = (token: string | undefined) => token === undefined || /^sbp_\S{16,}$/.test(token.trim());
+
+const safeHost = (url: string) => {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+};

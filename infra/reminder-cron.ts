@@ -1,11 +1,14 @@
 /**
  * The ReminderCron component: everything the daily reminder trigger needs in one Supabase database.
  *
- * Pulumi models the role, the privilege matrix, the Vault secrets and the pg_cron jobs; the schema objects
+ * Pulumi deploys the ReminderSchedulerService Edge Function and its secrets through Supabase's Management
+ * API, and models the role, the privilege matrix, the Vault secrets and the pg_cron jobs; the schema objects
  * (log table, dispatch and reconcile functions) and `postgres`'s membership in cron_runner come from the
  * same generated migration that is committed under supabase/migrations/ for restart durability, applied
- * with psql again whenever its content changes. Creation order: role, Vault secrets, migration, grants,
- * jobs; destroy runs backwards.
+ * with psql again whenever its content changes. Creation order: the function's secrets, the function, then
+ * (in the database) role, Vault secrets, migration, grants, jobs; destroy runs backwards. Nothing touches
+ * the database until the function is deployed, so a refused token or an unknown project stops `up` with
+ * nothing changed, and the job never calls a function that is not there or lacks its keys.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -14,9 +17,11 @@ import * as command from "@pulumi/command";
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import { migrationsDir } from "../stack/paths";
-import type { StackConfig } from "./config";
+import { reminderFunction, StackConfig } from "./config";
 import { certPathForState } from "./providers/db";
 import { CronJob } from "./providers/cron-job";
+import { EdgeFunction } from "./providers/edge-function";
+import { EdgeFunctionSecrets } from "./providers/edge-function-secrets";
 import { VaultSecret } from "./providers/vault-secret";
 import { migrationFileName, migrations, renderMigrationFile } from "./sql/migrations";
 import { cronRunnerRole, dispatchCommand, logTable, qualified, reconcileCommand, reconcileJobName, vaultSecrets } from "./sql/names";
@@ -61,6 +66,9 @@ export class ReminderCron extends pulumi.ComponentResource {
   public readonly catchUpJob: CronJob;
   public readonly retentionJob: CronJob;
   public readonly secrets: Record<keyof typeof vaultSecrets, VaultSecret>;
+  /** The ReminderSchedulerService as deployed, and the secrets it is given (REMINDER_SIGNING_KEY, ...). */
+  public readonly edgeFunction: EdgeFunction;
+  public readonly functionSecrets: EdgeFunctionSecrets;
 
   constructor(name: string, args: ReminderCronArgs, opts?: pulumi.ComponentResourceOptions) {
     // Every child inherits `protect` from the component (the SDK fills a child's unset protect from its
@@ -69,6 +77,10 @@ export class ReminderCron extends pulumi.ComponentResource {
     const parent = this;
     const db = args.db;
 
+    const functionSecrets = createFunctionSecrets();
+    const edgeFunction = deployFunction();
+    // Everything in the database waits for the function: its first change comes after the deploy.
+    const afterFunction = [edgeFunction];
     const provider = createDatabaseProvider();
     const extensions = createExtensions();
     const role = createRole();
@@ -83,6 +95,8 @@ export class ReminderCron extends pulumi.ComponentResource {
     this.catchUpJob = catchUpJob;
     this.retentionJob = retentionJob;
     this.secrets = secrets;
+    this.edgeFunction = edgeFunction;
+    this.functionSecrets = functionSecrets;
     this.jobId = dispatchJob.jobId;
     this.jobName = dispatchJob.jobName;
     this.schedule = dispatchJob.schedule;
@@ -99,6 +113,36 @@ export class ReminderCron extends pulumi.ComponentResource {
       logTable: this.logTable,
       vaultSecretNames: this.vaultSecretNames,
     });
+
+    // The function refuses to start without its keys, so they are set before it is deployed. The values
+    // are the stack's secret config, the same the Vault secrets get, so the two halves cannot differ.
+    function createFunctionSecrets() {
+      const names = reminderFunction.secrets;
+      const secrets: pulumi.Input<{ name: string; value: pulumi.Input<string> }>[] = [
+        { name: names.signingKey, value: pulumi.secret(args.signingKey) },
+        { name: names.sharedSecret, value: pulumi.secret(args.sharedSecret) },
+      ];
+      // During a rotation the function accepts the key being replaced too, so no signed run is refused
+      // while Vault's key and the function's change; dropping the config key removes the secret.
+      if (args.previousSigningKey) secrets.push({ name: names.previousSigningKey, value: pulumi.secret(args.previousSigningKey) });
+      return new EdgeFunctionSecrets(`${name}-function-secrets`, { projectRef: args.management.projectRef, secrets }, { parent });
+    }
+
+    // verifyJwt false: pg_net's requests carry a signature, not a JWT (supabase/config.toml says the same).
+    function deployFunction() {
+      return new EdgeFunction(
+        `${name}-function`,
+        {
+          projectRef: args.management.projectRef,
+          slug: reminderFunction.slug,
+          name: reminderFunction.slug,
+          entrypoint: reminderFunction.entrypoint,
+          importMap: reminderFunction.importMap,
+          verifyJwt: false,
+        },
+        { parent, dependsOn: [functionSecrets] },
+      );
+    }
 
     // As on Supabase, `postgres` is not a superuser: the provider must not try what only a superuser may.
     // Through the pooler the login name is postgres.<ref>, but the session's role is postgres: the provider
@@ -118,7 +162,7 @@ export class ReminderCron extends pulumi.ComponentResource {
           ...(db.sslRootCert === undefined ? {} : { sslrootcert: certPathForState(db.sslRootCert) }),
           superuser: false,
         },
-        { parent },
+        { parent, dependsOn: afterFunction },
       );
     }
 
@@ -130,7 +174,7 @@ export class ReminderCron extends pulumi.ComponentResource {
           new postgresql.Extension(
             `${name}-${extension.name.replace(/_/g, "-")}`,
             { name: extension.name, schema: extension.schema, database: db.database },
-            { parent, provider, retainOnDelete: true },
+            { parent, provider, retainOnDelete: true, dependsOn: afterFunction },
           ),
       );
     }
@@ -141,7 +185,7 @@ export class ReminderCron extends pulumi.ComponentResource {
       return new postgresql.Role(
         `${name}-${cronRunnerRole.replace(/_/g, "-")}`,
         cronRunnerRoleArgs,
-        { parent, provider, ...(args.adoptRole ? { import: cronRunnerRole } : {}) },
+        { parent, provider, dependsOn: afterFunction, ...(args.adoptRole ? { import: cronRunnerRole } : {}) },
       );
     }
 
@@ -162,7 +206,7 @@ export class ReminderCron extends pulumi.ComponentResource {
 
     function createVaultSecrets(): Record<keyof typeof vaultSecrets, VaultSecret> {
       const secret = (key: keyof typeof vaultSecrets, value: pulumi.Input<string>, description: string) =>
-        new VaultSecret(`${name}-vault-${vaultSecrets[key].replace(/_/g, "-")}`, { name: vaultSecrets[key], value, description }, { parent });
+        new VaultSecret(`${name}-vault-${vaultSecrets[key].replace(/_/g, "-")}`, { name: vaultSecrets[key], value, description }, { parent, dependsOn: afterFunction });
       return {
         functionUrl: secret("functionUrl", args.functionUrl, "The ReminderSchedulerService URL the reminder job calls (managed by Pulumi)."),
         // Replaces reminder_service_role_key of earlier releases, which pulumi up now deletes (rotate that key).

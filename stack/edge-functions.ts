@@ -9,6 +9,10 @@
  * ignored by git, removed by `db:reset`), and never printed. Code that calls a function gets its URL and
  * credential from functionEndpoint(state).
  *
+ * A deploy through the local Management API (tests/support/management-api.ts) restarts the server on the
+ * same port with that deployment instead: its own folder of functions, and the project's function secrets
+ * as the environment, as a Supabase project boots its workers with the secrets set at the time.
+ *
  * Invoke a function by hand: npx tsx stack/edge-functions.ts invoke [name] [JSON body]
  */
 import { randomBytes } from "node:crypto";
@@ -53,6 +57,12 @@ export interface FunctionEndpoint {
   sharedSecret: string;
   /** The key pg_cron's dispatch signs with (Vault's reminder_signing_key); the function checks with it. */
   signingKey: string;
+}
+
+/** What the local Management API deployed: the folder it wrote the functions to, and the project's secrets. */
+export interface FunctionsDeployment {
+  dir: string;
+  secrets: Record<string, string>;
 }
 
 const freshKey = () => randomBytes(32).toString("hex");
@@ -101,18 +111,20 @@ export function functionEndpoint(state: StackState, name: string = reminderFunct
   };
 }
 
-/** The environment a Supabase project gives its functions, pointed at the local stack. */
-function functionsEnv(state: StackState, supabaseUrl: string): NodeJS.ProcessEnv {
+/** What Supabase itself sets for every function of the project, pointed at the local stack. */
+export function platformEnv(state: StackState, supabaseUrl: string): Record<string, string> {
+  return { SUPABASE_URL: supabaseUrl, SUPABASE_DB_URL: state.postgresUrl, SUPABASE_SERVICE_ROLE_KEY: functionSecrets().serviceRoleKey };
+}
+
+/**
+ * The functions' environment: the platform's, then the stack's own credentials, or a deployment's secrets
+ * alone (a deployed project has only what was set through the API).
+ */
+function functionsEnv(state: StackState, supabaseUrl: string, deployment?: FunctionsDeployment): NodeJS.ProcessEnv {
   const secrets = functionSecrets();
-  return {
-    SUPABASE_URL: supabaseUrl,
-    SUPABASE_DB_URL: state.postgresUrl,
-    SUPABASE_SERVICE_ROLE_KEY: secrets.serviceRoleKey,
-    REMINDER_SHARED_SECRET: secrets.sharedSecret,
-    REMINDER_SIGNING_KEY: secrets.signingKey,
-    DENO_DIR: denoDir,
-    NO_COLOR: "1",
-  };
+  const own = deployment ? deployment.secrets : { REMINDER_SHARED_SECRET: secrets.sharedSecret, REMINDER_SIGNING_KEY: secrets.signingKey };
+  // The platform's names last: Supabase refuses SUPABASE_ secrets, so a deployment can never replace them.
+  return { ...own, ...platformEnv(state, supabaseUrl), DENO_DIR: denoDir, NO_COLOR: "1" };
 }
 
 function logTail(): string {
@@ -138,15 +150,27 @@ async function waitUntilServing(supabaseUrl: string, pid: number): Promise<void>
  * Starts the functions server unless it already runs, on the port it had before when that is free (so a
  * URL stored in Vault stays valid across a restart). Records its pid and functionsUrl in `state`.
  */
-export async function startFunctions(state: StackState): Promise<void> {
+export async function startFunctions(state: StackState, deployment?: FunctionsDeployment): Promise<void> {
   if (state.functionsUrl && state.processes.functions && isAlive(state.processes.functions)) return;
   const previousPort = state.functionsUrl ? Number(new URL(state.functionsUrl).port) : undefined;
   const port = previousPort && (await portIsFree(previousPort)) ? previousPort : await freePort();
   const supabaseUrl = `http://127.0.0.1:${port}`;
-  const pid = startTsProcess("functions", "stack/functions-server.ts", [String(port)], functionsEnv(state, supabaseUrl));
+  const args = [String(port), ...(deployment ? [deployment.dir] : [])];
+  const pid = startTsProcess("functions", "stack/functions-server.ts", args, functionsEnv(state, supabaseUrl, deployment));
   state.processes.functions = pid;
   state.functionsUrl = `${supabaseUrl}/functions/v1`;
   await waitUntilServing(supabaseUrl, pid);
+}
+
+/**
+ * Stops the functions server and starts it again on its port, serving `deployment` (or, without one, this
+ * repository's functions with the stack's credentials again). The caller records the new pid in the
+ * stack state (writeState), so stopping the stack stops this server too.
+ */
+export async function restartFunctions(state: StackState, deployment?: FunctionsDeployment): Promise<void> {
+  if (state.processes.functions) await stopProcess(state.processes.functions);
+  delete state.processes.functions;
+  await startFunctions(state, deployment);
 }
 
 async function invoke(name: string, body: string): Promise<number> {

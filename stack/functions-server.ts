@@ -3,22 +3,22 @@
  * it. The stack starts it with startTsProcess (own process group, output in <local dir>/log/functions.log),
  * passes it the functions' environment (see stack/edge-functions.ts), and stops the whole group.
  *
- * Usage: tsx stack/functions-server.ts <port>
+ * Usage: tsx stack/functions-server.ts <port> [functions folder, default supabase/functions]
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { denoBin, denoDir, functionsDir } from "./edge-functions";
 import { repoRoot } from "./paths";
 
-const port = process.argv[2];
+const [port, folder = functionsDir] = process.argv.slice(2);
 if (!port) {
-  process.stderr.write("usage: tsx stack/functions-server.ts <port>\n");
+  process.stderr.write("usage: tsx stack/functions-server.ts <port> [functions folder]\n");
   process.exit(2);
 }
 
 // --no-config: the repository's package.json would otherwise make Deno install every Node dependency;
 // the functions need only their npm: imports, from the Deno cache, as their deno.json says
-// (nodeModulesDir none, no lock file). Reads are limited to the functions and that cache.
+// (nodeModulesDir none, no lock file). Reads are limited to the functions served and that cache.
 const deno = spawn(
   denoBin,
   [
@@ -28,10 +28,10 @@ const deno = spawn(
     "--no-lock",
     "--allow-net",
     "--allow-env",
-    `--allow-read=${functionsDir},${denoDir}`,
+    `--allow-read=${folder},${denoDir}`,
     join(repoRoot, "stack", "edge-runtime.ts"),
     port,
-    functionsDir,
+    folder,
   ],
   { stdio: "inherit" },
 );

@@ -35,7 +35,8 @@ export function readState(): StackState | undefined {
   return JSON.parse(readFileSync(stateFile, "utf8")) as StackState;
 }
 
-function writeState(state: StackState): void {
+/** Records the stack's processes and URLs, so `stop` finds what `start` (or a local deploy) began. */
+export function writeState(state: StackState): void {
   mkdirSync(localDir, { recursive: true });
   writeFileSync(stateFile, JSON.stringify(state, null, 2) + "\n");
 }

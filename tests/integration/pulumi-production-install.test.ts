@@ -43,7 +43,7 @@ const registrations = [];
     "reminder-cron", "prod", false,
   );
   const config = JSON.parse(process.env.PROGRAM_CONFIG);
-  pulumi.runtime.setAllConfig(config, ["reminder-cron:dbPassword", "reminder-cron:signingKey"]);
+  pulumi.runtime.setAllConfig(config, ["reminder-cron:dbPassword", "reminder-cron:signingKey", "reminder-cron:sharedSecret", "reminder-cron:supabaseAccessToken"]);
   const program = require("./index.ts");
   const outputs = {};
   for (const [name, value] of Object.entries(program)) {
@@ -57,7 +57,7 @@ const registrations = [];
 
 beforeAll(() => {
   copy = mkdtempSync(join(tmpdir(), "reminder-cron-omit-dev-"));
-  for (const path of ["package.json", "package-lock.json", "Pulumi.yaml", "infra", join("stack", "paths.ts"), join("supabase", "migrations")]) {
+  for (const path of ["package.json", "package-lock.json", "Pulumi.yaml", "infra", join("stack", "paths.ts"), join("supabase", "migrations"), join("supabase", "functions")]) {
     cpSync(join(repoRoot, path), join(copy, path), { recursive: true });
   }
   // As the deploy jobs install (.github/actions/pulumi-stack); the npm cache `npm ci` filled serves it.
@@ -84,6 +84,9 @@ test("the program loads with the project's TypeScript and ts-node, transpile onl
     "reminder-cron:protect": "true",
     "reminder-cron:dbPassword": "p",
     "reminder-cron:signingKey": "k".repeat(64),
+    "reminder-cron:sharedSecret": "s".repeat(64),
+    "reminder-cron:supabaseProjectRef": "prodrefabcdefghijklm",
+    "reminder-cron:supabaseAccessToken": `sbp_${"a".repeat(40)}`,
   };
   const run = spawnSync(process.execPath, ["run-under-mocks.js"], {
     cwd: join(copy, "infra"),
@@ -97,6 +100,6 @@ test("the program loads with the project's TypeScript and ts-node, transpile onl
   expect(result.typescript).toBe(join(copy, "node_modules", "typescript", "lib", "typescript.js"));
   expect(result.tsnode.startsWith(join(copy, "node_modules", "ts-node"))).toBe(true);
   expect(result.transpileOnly).toBe(true);
-  expect(result.registrations).toEqual(expect.arrayContaining(["pulumi-nodejs:dynamic/reminder-cron:CronJob", "postgresql:index/grant:Grant", "command:local:Command"]));
+  expect(result.registrations).toEqual(expect.arrayContaining(["pulumi-nodejs:dynamic/reminder-cron:CronJob", "pulumi-nodejs:dynamic/reminder-cron:EdgeFunction", "pulumi-nodejs:dynamic/reminder-cron:EdgeFunctionSecrets", "postgresql:index/grant:Grant", "command:local:Command"]));
   expect(result.outputs).toMatchObject({ jobName: "daily-reminder-eval", schedule: "0 6 * * *", scheduleInWords: "At 06:00, every day (UTC)" });
 }, 300000);

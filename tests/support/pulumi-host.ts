@@ -10,7 +10,7 @@ import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import * as rpc from "@pulumi/pulumi/proto/provider_grpc_pb";
 import * as proto from "@pulumi/pulumi/proto/provider_pb";
 import { repoRoot } from "../../stack/paths";
-import { runProgram, valueOf } from "./pulumi-mocks";
+import { isWireSecret, runProgram, valueOf } from "./pulumi-mocks";
 
 /** The host program shipped in @pulumi/pulumi; `pulumi up` starts it as the `pulumi-nodejs` provider. */
 export const hostProgram = require.resolve("@pulumi/pulumi/cmd/dynamic-provider/index.js");
@@ -124,4 +124,15 @@ export async function startProviderHost(): Promise<ProviderHost> {
       }
     },
   };
+}
+
+/**
+ * A registration's inputs as the engine hands them to the dynamic-provider host, which takes no secrets:
+ * every secret unwrapped to its value (the engine keeps the marking itself, outside the provider).
+ */
+export function engineInputs(value: unknown): any {
+  if (isWireSecret(value)) return engineInputs(value.value);
+  if (Array.isArray(value)) return value.map(engineInputs);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).filter(([, inner]) => inner !== undefined).map(([key, inner]) => [key, engineInputs(inner)]));
+  return value;
 }

@@ -11,11 +11,14 @@ const url = "https://abcdefghijklmnopqrst.supabase.co/functions/v1/reminder-sche
 /** A real PEM root certificate (self-signed, trusted nowhere), as the download from the dashboard would be. */
 const testCert = join(repoRoot, "tests", "fixtures", "test-root-ca.crt");
 
-function raw(values: RawConfig["values"] = {}, secretsSet: Partial<RawConfig["secretsSet"]> = {}, signingKeyLength = 64): RawConfig {
+function raw(values: RawConfig["values"] = {}, secretsSet: Partial<RawConfig["secretsSet"]> = {}, signingKeyLength = 64, facts: Partial<RawConfig> = {}): RawConfig {
   return {
-    values: { functionUrl: url, host: "db.abcdefghijklmnopqrst.supabase.co", sslRootCert: testCert, ...values },
-    secretsSet: { password: true, signingKey: true, ...secretsSet },
+    values: { functionUrl: url, host: "db.abcdefghijklmnopqrst.supabase.co", sslRootCert: testCert, projectRef: "abcdefghijklmnopqrst", ...values },
+    secretsSet: { password: true, signingKey: true, sharedSecret: true, accessToken: true, ...secretsSet },
     signingKeyLength,
+    sharedSecretLength: 64,
+    accessTokenWellFormed: true,
+    ...facts,
   };
 }
 
@@ -48,6 +51,7 @@ describe("defaults", () => {
       protect: false,
       notices: [],
       db: { host: "db.abcdefghijklmnopqrst.supabase.co", port: 5432, database: "postgres", user: "postgres", role: "postgres", sslMode: "verify-full", sslRootCert: testCert },
+      management: { projectRef: "abcdefghijklmnopqrst", apiUrl: "https://api.supabase.com" },
     });
   });
 
@@ -164,16 +168,89 @@ describe("refusals name the key, the value and the fix", () => {
       "no signing key",
       raw({}, { signingKey: false }, 0),
       "- reminder-cron:signingKey is not set: the job signs each request with it (Vault reminder_signing_key). " +
-        'Fix: pulumi config set --secret reminder-cron:signingKey "$(openssl rand -hex 32)" --stack staging, and give the function the same key: supabase secrets set REMINDER_SIGNING_KEY=<that key>',
+        'Fix: pulumi config set --secret reminder-cron:signingKey "$(openssl rand -hex 32)" --stack staging (pulumi up gives Vault and the function, as REMINDER_SIGNING_KEY, the same key)',
     ],
     [
       "a guessable signing key",
       raw({}, {}, 31),
       "- reminder-cron:signingKey is shorter than 32 characters, short enough to guess. " +
-        'Fix: pulumi config set --secret reminder-cron:signingKey "$(openssl rand -hex 32)" --stack staging, and give the function the same key: supabase secrets set REMINDER_SIGNING_KEY=<that key>',
+        'Fix: pulumi config set --secret reminder-cron:signingKey "$(openssl rand -hex 32)" --stack staging (pulumi up gives Vault and the function, as REMINDER_SIGNING_KEY, the same key)',
     ],
   ])("refuses %s", (_what, config, expected) => {
     expect(problemOf(config)).toBe(expected);
+  });
+});
+
+describe("the Edge Function's deploy: project, token, function secrets, source", () => {
+  const tokenFix = "Fix: pulumi config set --secret reminder-cron:supabaseAccessToken <a personal access token from supabase.com/dashboard/account/tokens> --stack staging";
+  test.each([
+    [
+      "no project ref",
+      raw({ projectRef: undefined }),
+      "- reminder-cron:supabaseProjectRef is not set: pulumi up deploys the Edge Function and its secrets to that project through Supabase's Management API. " +
+        "Fix: pulumi config set reminder-cron:supabaseProjectRef <project-ref> --stack staging, the <ref> of https://<ref>.supabase.co (Project Settings > General)",
+    ],
+    [
+      "a project ref that is not one",
+      raw({ projectRef: "ABC-123" }),
+      "- reminder-cron:supabaseProjectRef = 'ABC-123' is not a project ref (20 lower-case letters). Fix: pulumi config set reminder-cron:supabaseProjectRef <project-ref> --stack staging, the <ref> of https://<ref>.supabase.co",
+    ],
+    [
+      "a project ref other than the function URL's and the database's",
+      raw({ projectRef: "zyxwvutsrqponmlkjihg" }, {}, 64),
+      "- reminder-cron:supabaseProjectRef = 'zyxwvutsrqponmlkjihg' is not the project reminder-cron:functionUrl names ('abcdefghijklmnopqrst') or reminder-cron:dbHost names ('abcdefghijklmnopqrst'), " +
+        "so the function would be deployed where the job does not call. Fix: pulumi config set reminder-cron:supabaseProjectRef abcdefghijklmnopqrst --stack staging, or correct reminder-cron:functionUrl and reminder-cron:dbHost",
+    ],
+    ["no access token", raw({}, { accessToken: false }), `- reminder-cron:supabaseAccessToken is not set: the Edge Function and its secrets are deployed with it through Supabase's Management API. ${tokenFix}`],
+    [
+      "an access token that is no personal access token",
+      raw({}, {}, 64, { accessTokenWellFormed: false }),
+      `- reminder-cron:supabaseAccessToken is not a Supabase personal access token (those start with sbp_ and hold no spaces). ${tokenFix}`,
+    ],
+    [
+      "an API URL over plain http to another machine",
+      raw({ apiUrl: "http://api.example.com" }),
+      "- reminder-cron:supabaseApiUrl = 'http://api.example.com' must use https (http only for a local server), since the access token travels in its requests. " +
+        "Fix: pulumi config rm reminder-cron:supabaseApiUrl --stack staging (Supabase's own, https://api.supabase.com, is the default)",
+    ],
+    [
+      "no shared secret",
+      raw({}, { sharedSecret: false }),
+      "- reminder-cron:sharedSecret is not set: the function refuses to start without REMINDER_SHARED_SECRET, the credential for calls by hand. " +
+        'Fix: pulumi config set --secret reminder-cron:sharedSecret "$(openssl rand -hex 32)" --stack staging',
+    ],
+    [
+      "a guessable shared secret",
+      raw({}, {}, 64, { sharedSecretLength: 12 }),
+      "- reminder-cron:sharedSecret is shorter than 32 characters, short enough to guess, and the function refuses to start with it. " +
+        'Fix: pulumi config set --secret reminder-cron:sharedSecret "$(openssl rand -hex 32)" --stack staging',
+    ],
+    [
+      "a previous signing key equal to the current one",
+      raw({}, { previousSigningKey: true }, 64, { previousSigningKeyLength: 64, previousSigningKeyIsCurrent: true }),
+      "- reminder-cron:previousSigningKey equals reminder-cron:signingKey, so no rotation is under way. Fix: pulumi config rm reminder-cron:previousSigningKey --stack staging, " +
+        'or set reminder-cron:signingKey to the new key: pulumi config set --secret reminder-cron:signingKey "$(openssl rand -hex 32)" --stack staging',
+    ],
+    [
+      "a source that does not bundle",
+      raw({}, {}, 64, { functionBundleProblems: ["reminder-scheduler/index.ts imports '../_shared/gone.ts', which names no file (looked for /x/_shared/gone.ts)"] }),
+      "- The Edge Function reminder-scheduler cannot be deployed: reminder-scheduler/index.ts imports '../_shared/gone.ts', which names no file (looked for /x/_shared/gone.ts). " +
+        "Fix: correct the file named, then check it with: deno check --no-config supabase/functions/reminder-scheduler/index.ts; nothing is deployed until it bundles.",
+    ],
+  ])("refuses %s", (_what, config, expected) => {
+    expect(problemOf(config)).toBe(expected);
+  });
+
+  test("refuses a pooler login name of another project", () => {
+    expect(problemOf(raw({ host: "aws-0-eu-central-1.pooler.supabase.com", user: "postgres.zyxwvutsrqponmlkjihg" }))).toBe(
+      "- reminder-cron:supabaseProjectRef = 'abcdefghijklmnopqrst' is not the project reminder-cron:dbUser names ('zyxwvutsrqponmlkjihg'), so the function would be deployed where the job does not call. " +
+        "Fix: pulumi config set reminder-cron:supabaseProjectRef zyxwvutsrqponmlkjihg --stack staging, or correct reminder-cron:dbUser",
+    );
+  });
+
+  test("accepts a local Management API over http, and a pooler login name of the same project", () => {
+    const settings = parseSettings(raw({ apiUrl: "http://127.0.0.1:4010/", host: "aws-0-eu-central-1.pooler.supabase.com", user: "postgres.abcdefghijklmnopqrst" }), {}, "staging");
+    expect(settings.management).toEqual({ projectRef: "abcdefghijklmnopqrst", apiUrl: "http://127.0.0.1:4010" });
   });
 
   test("reports every problem at once", () => {

@@ -26,11 +26,16 @@ const types = {
   command: "command:local:Command",
   vaultSecret: "pulumi-nodejs:dynamic/reminder-cron:VaultSecret",
   cronJob: "pulumi-nodejs:dynamic/reminder-cron:CronJob",
+  edgeFunction: "pulumi-nodejs:dynamic/reminder-cron:EdgeFunction",
+  functionSecrets: "pulumi-nodejs:dynamic/reminder-cron:EdgeFunctionSecrets",
 };
 
-/** Throwaway stand-ins for the two secrets; the tests look for them anywhere they must not be. */
+/** Throwaway stand-ins for the secrets; the tests look for them anywhere they must not be. */
 const dbPassword = "test-db-password-6b1f";
 const signingKey = "test-signing-key-93ac-0123456789abcdef01234567";
+const sharedSecret = "test-shared-secret-51d0-0123456789abcdef0123";
+const accessToken = "sbp_test0access0token0d4e1f00112233445566778899";
+const secretKeys = ["dbPassword", "signingKey", "sharedSecret", "supabaseAccessToken", "previousSigningKey"];
 const projectRef = { staging: "stagingrefabcdefghij", prod: "prodrefabcdefghijklm" } as const;
 type StackName = keyof typeof projectRef;
 
@@ -41,21 +46,24 @@ function userConfig(stack: StackName, extra: Record<string, string> = {}): Recor
     "reminder-cron:functionUrl": `https://${projectRef[stack]}.supabase.co/functions/v1/reminder-scheduler`,
     "reminder-cron:dbHost": `db.${projectRef[stack]}.supabase.co`,
     "reminder-cron:dbSslRootCert": "tests/fixtures/test-root-ca.crt",
+    "reminder-cron:supabaseProjectRef": projectRef[stack],
     dbPassword,
     signingKey,
+    sharedSecret,
+    supabaseAccessToken: accessToken,
     ...extra,
   };
 }
 
 const run = (stack: StackName, options: { config?: Record<string, string>; env?: Record<string, string | undefined> } = {}) =>
-  runProgram({ stack, config: options.config ?? userConfig(stack), secretKeys: ["dbPassword", "signingKey"], env: options.env ?? {} });
+  runProgram({ stack, config: options.config ?? userConfig(stack), secretKeys, env: options.env ?? {} });
 
 /** The ReminderCron component alone, built from the stack's config, with the run it was built in. */
 async function runComponent(stack: StackName) {
   const result = await runProgram({
     stack,
     config: userConfig(stack),
-    secretKeys: ["dbPassword", "signingKey"],
+    secretKeys,
     load: async () => {
       const { ReminderCron } = await import("../../infra/reminder-cron");
       const { loadStackConfig } = await import("../../infra/config");
@@ -89,10 +97,12 @@ describe("the committed stack files", () => {
     expect(Object.keys(stackFileConfig(stack))).not.toEqual(expect.arrayContaining(["reminder-cron:dbPassword"]));
     expect(text).toContain(`pulumi config set --secret reminder-cron:dbPassword <the database password> --stack ${stack}`);
     expect(text).toContain(`pulumi config set --secret reminder-cron:signingKey "$(openssl rand -hex 32)" --stack ${stack}`);
+    expect(text).toContain(`pulumi config set --secret reminder-cron:sharedSecret "$(openssl rand -hex 32)" --stack ${stack}`);
+    expect(text).toContain(`pulumi config set --secret reminder-cron:supabaseAccessToken <a personal access token> --stack ${stack}`);
   });
 
   test.each(["staging", "prod"] as const)("as committed, %s stops on its placeholders and registers nothing", async (stack) => {
-    const result = await run(stack, { config: { ...stackFileConfig(stack), dbPassword, signingKey } });
+    const result = await run(stack, { config: { ...stackFileConfig(stack), dbPassword, signingKey, sharedSecret, supabaseAccessToken: accessToken } });
     expect(result.error?.message).toBe(
       `Invalid configuration for stack ${stack}; nothing was changed:\n` +
         `- reminder-cron:functionUrl = 'https://<${stack}-project-ref>.supabase.co/functions/v1/reminder-scheduler' is still the placeholder of the committed stack file. ` +
@@ -101,7 +111,9 @@ describe("the committed stack files", () => {
         `Fix: pulumi config set reminder-cron:dbHost db.<project-ref>.supabase.co --stack ${stack}\n` +
         `- reminder-cron:dbSslRootCert = 'certs/prod-ca-2021.crt' names no file (looked for ${join(repoRoot, "certs", "prod-ca-2021.crt")}). ` +
         "Fix: download the project's root certificate (Supabase dashboard: Database > Settings > SSL Configuration > Download certificate), save it in the project, e.g. certs/prod-ca-2021.crt, " +
-        `then pulumi config set reminder-cron:dbSslRootCert certs/prod-ca-2021.crt --stack ${stack}`,
+        `then pulumi config set reminder-cron:dbSslRootCert certs/prod-ca-2021.crt --stack ${stack}\n` +
+        `- reminder-cron:supabaseProjectRef = '<${stack}-project-ref>' is still the placeholder of the committed stack file. ` +
+        `Fix: pulumi config set reminder-cron:supabaseProjectRef <project-ref> --stack ${stack}, the <ref> of https://<ref>.supabase.co`,
     );
     expect(result.registrations).toEqual([]);
   });
@@ -150,6 +162,50 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
     expect(retired.options).toMatchObject({ retainOnDelete: true, protect: false, ignoreChanges: ["withAdminOption"] });
     const retiredUrn = new RegExp(`${types.grantRole}::${retired.name}$`);
     expect(result.registrations.filter((r) => r.options.dependsOn.some((urn) => retiredUrn.test(urn))).map((r) => r.name)).toEqual([]);
+  });
+
+  test("deploys the Edge Function with its source path relative to the project, verify_jwt off, to the stack's project", () => {
+    expect(only(result, types.edgeFunction).inputs).toMatchObject({
+      projectRef: projectRef[stack],
+      slug: "reminder-scheduler",
+      name: "reminder-scheduler",
+      entrypoint: "supabase/functions/reminder-scheduler/index.ts",
+      importMap: "supabase/functions/reminder-scheduler/deno.json",
+      verifyJwt: false,
+    });
+  });
+
+  test("gives the function, as secrets, the signing key Vault gets and the shared secret, and no previous key outside a rotation", () => {
+    const { inputs } = only(result, types.functionSecrets);
+    expect(inputs.projectRef).toBe(projectRef[stack]);
+    expect(isWireSecret(inputs.secrets)).toBe(true);
+    expect(inputs.secrets.value).toEqual([
+      { name: "REMINDER_SIGNING_KEY", value: signingKey },
+      { name: "REMINDER_SHARED_SECRET", value: sharedSecret },
+    ]);
+    const vaultKey = ofType(result, types.vaultSecret).find((r) => r.inputs.name === vaultSecrets.signingKey)!.inputs.value;
+    expect(vaultKey.value).toBe(signingKey);
+  });
+
+  test("sets the function's secrets, then deploys it, and only then touches the database", () => {
+    const urnOf = (registration: { type: string; name: string }) => new RegExp(`\\$?${registration.type.replace(/[$]/g, "\\$&")}::${registration.name}$`);
+    const secrets = only(result, types.functionSecrets);
+    const edgeFunction = only(result, types.edgeFunction);
+    expect(edgeFunction.options.dependsOn.some((urn) => urnOf(secrets).test(urn))).toBe(true);
+    expect(secrets.options.dependsOn).toEqual([]);
+    // Everything in the database reaches the function through its dependencies, directly or not.
+    const byUrn = (urn: string) => result.registrations.find((r) => urnOf(r).test(urn));
+    const reaches = (registration: (typeof result.registrations)[number], seen = new Set<string>()): boolean =>
+      registration.options.dependsOn.some((urn) => {
+        if (urnOf(edgeFunction).test(urn)) return true;
+        if (seen.has(urn)) return false;
+        seen.add(urn);
+        const next = byUrn(urn);
+        return next !== undefined && reaches(next, seen);
+      });
+    const database = result.registrations.filter((r) => ![types.component, types.edgeFunction, types.functionSecrets].includes(r.type));
+    expect(database.length).toBeGreaterThan(20);
+    expect(database.filter((r) => !reaches(r)).map((r) => `${r.type}::${r.name}`)).toEqual([]);
   });
 
   test("holds no path of this checkout in any registration, secret ones included", () => {
@@ -227,8 +283,12 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
   });
 
   test("serializes each dynamic provider with no credential in it", () => {
-    for (const { inputs } of [...ofType(result, types.cronJob), ...ofType(result, types.vaultSecret)]) {
+    const dynamic = [types.cronJob, types.vaultSecret, types.edgeFunction, types.functionSecrets].flatMap((type) => ofType(result, type));
+    expect(new Set(dynamic.map((r) => r.type)).size).toBe(4);
+    for (const { inputs } of dynamic) {
       expect(typeof inputs.__provider).toBe("string");
+      expect(inputs.__provider).not.toContain(accessToken);
+      expect(inputs.__provider).not.toContain(sharedSecret);
       expect(inputs.__provider).toMatch(/^exports\.handler = /);
       expect(inputs.__provider).not.toContain(dbPassword);
       expect(inputs.__provider).not.toContain(signingKey);
@@ -241,7 +301,9 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
 
   test("leaves no secret in plain text in any registration", () => {
     const plain = result.registrations.flatMap((r) => plainStrings(r.inputs));
-    expect(plain.filter((text) => text.includes(dbPassword) || text.includes(signingKey))).toEqual([]);
+    expect(plain.filter((text) => [dbPassword, signingKey, sharedSecret, accessToken].some((secret) => text.includes(secret)))).toEqual([]);
+    // The access token is not even a secret input: the providers read it from the stack config.
+    expect(JSON.stringify(result.registrations)).not.toContain(accessToken);
   });
 
   test("exports the job, its schedule in words, the URL, the log, the secret names and the runbook, none secret, and no next run (it would follow the clock)", async () => {
@@ -266,8 +328,7 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
     for (const [name, value] of Object.entries(result.program!).filter(([, value]) => result.pulumi.Output.isInstance(value))) {
       expect([name, await result.pulumi.isSecret(value)]).toEqual([name, false]);
     }
-    expect(JSON.stringify(outputs)).not.toContain(dbPassword);
-    expect(JSON.stringify(outputs)).not.toContain(signingKey);
+    for (const secret of [dbPassword, signingKey, sharedSecret, accessToken]) expect(JSON.stringify(outputs)).not.toContain(secret);
   });
 });
 
@@ -279,6 +340,20 @@ describe("the ReminderCron component's outputs", () => {
     expect(await result.pulumi.isSecret(trigger.secrets.signingKey.value)).toBe(true);
     expect(await result.pulumi.isSecret(trigger.jobId)).toBe(false);
     expect(await result.pulumi.isSecret(trigger.schedule)).toBe(false);
+  });
+});
+
+describe("rotating the signing key", () => {
+  test("with reminder-cron:previousSigningKey set, the function also gets REMINDER_SIGNING_KEY_PREVIOUS, secret; Vault gets only the new key", async () => {
+    const previous = "test-previous-key-7e2a-0123456789abcdef012345";
+    const result = await run("staging", { config: userConfig("staging", { previousSigningKey: previous }) });
+    await settled(result);
+    const { inputs } = only(result, types.functionSecrets);
+    expect(isWireSecret(inputs.secrets)).toBe(true);
+    expect(inputs.secrets.value.map((secret: { name: string }) => secret.name)).toEqual(["REMINDER_SIGNING_KEY", "REMINDER_SHARED_SECRET", "REMINDER_SIGNING_KEY_PREVIOUS"]);
+    expect(inputs.secrets.value[2].value).toBe(previous);
+    expect(ofType(result, types.vaultSecret).find((r) => r.inputs.name === vaultSecrets.signingKey)!.inputs.value.value).toBe(signingKey);
+    expect(result.registrations.flatMap((r) => plainStrings(r.inputs)).filter((text) => text.includes(previous))).toEqual([]);
   });
 });
 
@@ -319,6 +394,8 @@ describe("invalid configuration", () => {
       "REMINDER_FUNCTION_URL = 'http://example.com/x' (environment; overrides reminder-cron:functionUrl) must use https",
     ],
     ["a job name SQL would quote", { "reminder-cron:jobName": "daily reminder" }, {}, "reminder-cron:jobName = 'daily reminder' is not a safe job name"],
+    ["a missing access token", { supabaseAccessToken: "" }, {}, "reminder-cron:supabaseAccessToken is not set"],
+    ["a project ref the function URL contradicts", { "reminder-cron:supabaseProjectRef": "otherrefabcdefghijkl" }, {}, "reminder-cron:supabaseProjectRef = 'otherrefabcdefghijkl' is not the project reminder-cron:functionUrl names ('prodrefabcdefghijklm') or reminder-cron:dbHost names ('prodrefabcdefghijklm')"],
   ])("fails on %s with its message before any resource is registered", async (_what, extra, env, message) => {
     const result = await run("prod", { config: userConfig("prod", extra), env });
     expect(result.error?.message).toContain(message);
@@ -378,7 +455,7 @@ describe("quiet previews: what the program registers and exports depends only on
       const result = await runProgram({
         stack: "prod",
         config: userConfig("prod"),
-        secretKeys: ["dbPassword", "signingKey"],
+        secretKeys,
         env,
         before: (pulumi) => jest.spyOn(pulumi.log, "warn").mockImplementation(async (message: string) => void warnings.push(message)),
       });
@@ -405,7 +482,7 @@ describe("quiet previews: what the program registers and exports depends only on
     const result = await runProgram({
       stack: "staging",
       config: userConfig("staging", { "reminder-cron:allowEnvOverrides": "true" }),
-      secretKeys: ["dbPassword", "signingKey"],
+      secretKeys,
       env: { REMINDER_CRON_EXPRESSION: "30 5 * * 1-5" },
       before: (pulumi) => jest.spyOn(pulumi.log, "warn").mockImplementation(async (message: string) => void warnings.push(message)),
     });
