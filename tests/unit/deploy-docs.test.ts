@@ -5,38 +5,14 @@
  * is deployed; and the Vault secrets the dispatch needs are created, the optional ones named with their
  * defaults. A new required variable, or one dropped from the page, fails here.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { defaultCronExpression, vaultSecrets } from "../../infra/sql/names";
 import { intervalSettings } from "../../infra/sql/operations-names";
 import { repoRoot } from "../../stack/paths";
+import { functionNames as functions, functionSource as source, platformVariables, readVariables, requiredVariables } from "../support/function-env";
 
 const doc = readFileSync(join(repoRoot, "docs", "deploy-without-pulumi.md"), "utf8");
-const functionsDir = join(repoRoot, "supabase", "functions");
-const functions = readdirSync(functionsDir, { withFileTypes: true })
-  .filter((entry) => entry.isDirectory() && !entry.name.startsWith("_"))
-  .map((entry) => entry.name);
-
-/**
- * What Supabase sets for every deployed Edge Function (docs: Edge Functions > Secrets, "Default secrets");
- * `supabase secrets set` refuses names starting with SUPABASE_, so these can come from nowhere else.
- */
-const platformVariables = ["SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_DB_URL"];
-
-const source = (name: string) => readFileSync(join(functionsDir, name, "index.ts"), "utf8");
-
-/** The names in the function's requireEnv(read, [names], ...) calls: what it will not start without. */
-function requiredVariables(text: string): string[] {
-  const calls = [...text.matchAll(/requireEnv\(\s*[^[]*?\[([^\]]*)\]/g)];
-  return calls.flatMap((call) => [...call[1].matchAll(/"([A-Z][A-Z0-9_]*)"/g)].map((m) => m[1]));
-}
-
-/** Every variable it reads at all: required, Deno.env.get("X"), optionalIntegerEnv(read, "X", ...). */
-function readVariables(text: string): string[] {
-  const direct = [...text.matchAll(/Deno\.env\.get\("([A-Z][A-Z0-9_]*)"\)/g)].map((m) => m[1]);
-  const optional = [...text.matchAll(/optionalIntegerEnv\([^,]+,\s*"([A-Z][A-Z0-9_]*)"/g)].map((m) => m[1]);
-  return [...new Set([...requiredVariables(text), ...direct, ...optional])];
-}
 
 /** The shell the page has the reader run: its ```sh blocks. */
 const shell = [...doc.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]).join("\n");

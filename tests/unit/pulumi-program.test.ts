@@ -13,6 +13,7 @@ import { cronRunnerRole, defaultJobName, vaultSecrets } from "../../infra/sql/na
 import { grants, operationsGrants } from "../../infra/sql/privileges";
 import { applyMigrationCommand, connectionChangedCommand } from "../../infra/reminder-cron";
 import { migrationsDir, repoRoot } from "../../stack/paths";
+import { functionSource, platformVariables, requiredVariables } from "../support/function-env";
 import { isWireSecret, mockJobId, ofType, plainStrings, ProgramRun, runProgram, stackFileConfig, valueOf } from "../support/pulumi-mocks";
 import { sqlLiteral } from "../../infra/sql/literal";
 
@@ -186,6 +187,15 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
     const vaultKey = ofType(result, types.vaultSecret).find((r) => r.inputs.name === vaultSecrets.signingKey)!.inputs.value;
     expect(vaultKey.value).toBe(signingKey);
   });
+
+  // The function will not start without what its requireEnv names: each is Supabase's own or set here.
+  test.each(requiredVariables(functionSource("reminder-scheduler")).filter((name) => !platformVariables.includes(name)))(
+    "sets %s, which the function will not start without, as a function secret",
+    (variable) => {
+      const { inputs } = only(result, types.functionSecrets);
+      expect(inputs.secrets.value.map((secret: { name: string }) => secret.name)).toContain(variable);
+    },
+  );
 
   test("sets the function's secrets, then deploys it, and only then touches the database", () => {
     const urnOf = (registration: { type: string; name: string }) => new RegExp(`\\$?${registration.type.replace(/[$]/g, "\\$&")}::${registration.name}$`);
