@@ -4,12 +4,12 @@
  */
 import { spawnSync, SpawnSyncOptions } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { accessSync, appendFileSync, chownSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { accessSync, appendFileSync, chmodSync, chownSync, closeSync, constants, existsSync, fchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { chrootCommand, mountIntoRoot } from "./debian-root";
 import { postgresOsUser } from "./os-user";
-import { dataDir, serverDir, serverFilesBase, serverLogFile as logFile, socketDir } from "./paths";
+import { dataDir, serverDir, serverFilesBase, serverLogDir, serverLogFile as logFile, socketDir } from "./paths";
 import { installedRealExtensions, supabaseExtensions, SupabaseExtension, supportedMajors, Toolchain } from "./install";
 
 const confFile = join(dataDir, "postgresql.conf");
@@ -20,15 +20,28 @@ const vaultGetkeyScript = join(dataDir, "vault-getkey");
 /** Root runs the server as the `postgres` OS user that Debian's package creates; anyone else runs it as themselves. */
 const serverUser = () => (process.getuid?.() === 0 ? postgresOsUser() : undefined);
 
+/** Refuses `path` unless it is a real folder (no link) of this user's that nobody else may write. */
+function requireOwnFolder(path: string): void {
+  const folder = lstatSync(path);
+  if (!folder.isDirectory() || folder.uid !== process.getuid?.() || (folder.mode & 0o022) !== 0) {
+    throw new Error(`${path} is not a folder of this user's that only it may write (a link, or someone else's?). Remove it and start again.`);
+  }
+}
+
 /**
- * The server's own folders sit in a shared temp directory: its per-user base must be ours, a real folder
- * and writable by nobody else, or another local user could plant a link there that root would follow.
+ * The server's folders sit in a shared temp directory, under two levels that stay the invoking user's
+ * (root's, as a rule): the per-user base and this stack's folder. Only the folders the server writes
+ * (data, socket, log) are its OS user's, so nothing the server's user can do (and anyone who reaches the
+ * local server, which trusts local connections, can act as it) replaces a folder that root then chowns.
  */
-function checkServerFilesBase(): void {
-  mkdirSync(serverFilesBase, { recursive: true, mode: 0o755 });
-  const base = lstatSync(serverFilesBase);
-  if (!base.isDirectory() || base.uid !== process.getuid?.() || (base.mode & 0o022) !== 0) {
-    throw new Error(`${serverFilesBase} is not a folder of this user's that only it may write (a link, or someone else's?). Remove it and start again.`);
+function checkServerFolders(options: { create: boolean }): void {
+  for (const folder of [serverFilesBase, serverDir]) {
+    if (options.create && !existsSync(folder)) {
+      mkdirSync(folder, { mode: 0o755 });
+      // Whatever the umask: the server's OS user must traverse it, and nobody else may write it.
+      if (!lstatSync(folder).isSymbolicLink()) chmodSync(folder, 0o755);
+    }
+    if (existsSync(folder)) requireOwnFolder(folder);
   }
 }
 
@@ -36,6 +49,7 @@ function checkServerFilesBase(): void {
 function run(tc: Toolchain, tool: string, args: string[], options: SpawnSyncOptions = {}) {
   const user = serverUser();
   const program = join(tc.binDir, tool);
+  checkServerFolders({ create: false });
   if (tc.root) mountIntoRoot(tc.root, serverFilesBase);
   const [command, argv] = tc.root ? chrootCommand(tc.root, user, program, args) : [program, args];
   const result = spawnSync(command, argv, {
@@ -48,16 +62,27 @@ function run(tc: Toolchain, tool: string, args: string[], options: SpawnSyncOpti
   return result;
 }
 
+/** A folder of the server's OS user inside serverDir (ours, so nothing in it can be swapped for a link). */
 function ownedDir(path: string): void {
   mkdirSync(path, { recursive: true, mode: 0o700 });
+  if (lstatSync(path).isSymbolicLink()) throw new Error(`${path} is a link, not a folder. Run \`npm run db:reset\` to start afresh.`);
   const user = serverUser();
   if (user) chownSync(path, user.uid, user.gid);
 }
 
+/**
+ * A new file for the server's OS user in its data directory, which that user may write: created with
+ * O_EXCL, so a link planted in its place fails the start instead of being followed, and chowned by handle.
+ */
 function ownedFile(path: string, content: string, mode: number): void {
-  writeFileSync(path, content, { mode });
-  const user = serverUser();
-  if (user) chownSync(path, user.uid, user.gid);
+  const fd = openSync(path, "wx", mode);
+  try {
+    writeSync(fd, content);
+    const user = serverUser();
+    if (user) fchownSync(fd, user.uid, user.gid);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -94,10 +119,10 @@ export function initCluster(tc: Toolchain): boolean {
   if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
     throw new Error(`${dataDir} exists but holds no complete cluster (an interrupted start?). Run \`npm run db:reset\` to start afresh.`);
   }
-  checkServerFilesBase();
-  ownedDir(serverDir);
+  checkServerFolders({ create: true });
   ownedDir(dataDir);
   ownedDir(socketDir);
+  ownedDir(serverLogDir);
   const result = run(tc, "initdb", ["-D", dataDir, "-U", "supabase_admin", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"]);
   if (result.status !== 0) {
     throw new Error(`initdb failed (${String(result.stderr).trim().split("\n").pop()}). Check that ${serverDir} is writable and traversable by the postgres OS user.`);
@@ -192,7 +217,9 @@ export async function portIsFree(port: number): Promise<boolean> {
 }
 
 export function startCluster(tc: Toolchain, port: number): void {
+  checkServerFolders({ create: true });
   ownedDir(socketDir);
+  ownedDir(serverLogDir);
   const result = run(tc, "pg_ctl", ["-D", dataDir, "-l", logFile, "-w", "-t", "60", "-o", `-p ${port}`, "start"]);
   if (result.status !== 0) {
     run(tc, "pg_ctl", ["-D", dataDir, "-m", "immediate", "-w", "stop"]);

@@ -12,8 +12,8 @@
  * older recipe, a missing binary) is unmounted, removed and built again, never half-used.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { OsIds, postgresOsUser } from "./os-user";
 
 export const debianRootMajor = 17;
@@ -25,8 +25,20 @@ const recipe = {
   packages: [`postgresql-${debianRootMajor}`, `postgresql-${debianRootMajor}-cron`, `postgresql-${debianRootMajor}-pgtap`],
 };
 
+/**
+ * A path as the kernel's mount table spells it (absolute, no `..`, links resolved), so the mounts below the
+ * root are found by name; a root missed there would be removed with the host's /dev still mounted in it.
+ */
+function canonical(path: string): string {
+  const absolute = resolve(path);
+  const existing = [absolute, ...ancestors(absolute)].find((candidate) => existsSync(candidate))!;
+  return join(realpathSync(existing), relative(existing, absolute));
+}
+
+const ancestors = (path: string): string[] => (dirname(path) === path ? [] : [dirname(path), ...ancestors(dirname(path))]);
+
 /** Once per machine, outside every checkout: clean clones and test runs all use the same root. */
-export const debianRootDir = process.env.REMINDER_CRON_DEBIAN_ROOT ?? `/var/cache/reminder-cron/debian13-pg${debianRootMajor}`;
+export const debianRootDir = canonical(process.env.REMINDER_CRON_DEBIAN_ROOT ?? `/var/cache/reminder-cron/debian13-pg${debianRootMajor}`);
 const markerName = ".reminder-cron-root.json";
 
 /** The one line every refusal ends with: how to test without this root. */
@@ -63,7 +75,7 @@ function mountsBelow(dir: string): string[] {
     .split("\n")
     .map((line) => line.split(" ")[4])
     .filter((point): point is string => point !== undefined)
-    .map((point) => point.replace(/\\040/g, " "));
+    .map((point) => point.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))));
   return points.filter((point) => point === dir || point.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
 }
 
@@ -76,19 +88,23 @@ function unmountAll(dir: string): void {
 }
 
 /**
- * Removes a root. Never follows a mount: what is bind-mounted into it (the host's /dev, the clusters) is
- * unmounted first, and `rm --one-file-system` refuses to cross into anything still mounted.
+ * Removes a root, first moved aside (so no process can take the half-removed one for a root), then
+ * emptied of every mount (the host's /dev, the clusters), checked in the kernel's table. Only then rm: its
+ * --one-file-system does not stop at a bind mount of the same filesystem, so the unmount is what guards.
  */
 function removeRoot(dir: string): void {
   if (!existsSync(dir)) return;
-  unmountAll(dir);
-  execFileSync("rm", ["-rf", "--one-file-system", dir], { stdio: ["ignore", "ignore", "inherit"] });
+  const aside = `${dir}.removing-${process.pid}`;
+  renameSync(dir, aside);
+  unmountAll(aside);
+  execFileSync("rm", ["-rf", "--one-file-system", aside], { stdio: ["ignore", "ignore", "inherit"] });
 }
 
 /** `source` at the same path inside `root`; a mount of a folder since removed and made again is renewed. */
-function bindMount(source: string, root: string): void {
+function bindMount(path: string, root: string): void {
+  mkdirSync(path, { recursive: true });
+  const source = canonical(path);
   const target = join(root, source);
-  mkdirSync(source, { recursive: true });
   if (isMounted(target)) {
     if (statSync(target).ino === statSync(source).ino) return;
     execFileSync("umount", ["--lazy", target], { stdio: "ignore" });
@@ -103,9 +119,9 @@ function lastLine(error: unknown): string {
   return text.split("\n").filter(Boolean).pop() ?? text;
 }
 
-function step(what: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): void {
+function step(what: string, command: string, args: string[]): void {
   try {
-    execFileSync(command, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive", ...env } });
+    execFileSync(command, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
   } catch (error) {
     throw new Error(`Building the PostgreSQL ${debianRootMajor} root failed while ${what} (${lastLine(error)}). Check that Debian's package registry is reachable and try again. ${onlyFifteen}`);
   }
@@ -148,7 +164,9 @@ function lockOwner(lock: string): number {
  */
 function withLock<T>(fn: () => T): T {
   const lock = `${debianRootDir}.lock`;
-  mkdirSync(dirname(lock), { recursive: true });
+  // A new parent is root's alone: inside the root, /tmp is world-writable, and a user who could reach it
+  // could plant a link where the cluster folder is mounted. The processes in the chroot never need it.
+  if (!existsSync(dirname(lock))) mkdirSync(dirname(lock), { recursive: true, mode: 0o700 });
   const deadline = Date.now() + 10 * 60 * 1000;
   for (;;) {
     try {
@@ -177,10 +195,11 @@ function onPath(program: string): boolean {
 
 /** Builds the root unless a complete one is there; a broken one is removed and built afresh. */
 export function ensureDebianRoot(log: (line: string) => void = (line) => process.stderr.write(`local stack: ${line}\n`)): string {
-  if (rootProblem() === undefined) return debianRootDir;
+  // Before anything else: a built root is no use to a user who cannot mount into it or chroot.
   if (process.getuid?.() !== 0) {
     throw new Error(`PostgreSQL ${debianRootMajor} runs from a Debian 13 root that only root can build and enter (chroot), and this is not root. Run as root. ${onlyFifteen}`);
   }
+  if (rootProblem() === undefined) return debianRootDir;
   if (!onPath("debootstrap")) {
     log("installing debootstrap from Debian's packages");
     // A new machine's package lists may be empty until an update.

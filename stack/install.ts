@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { debianRootMajor, ensureDebianRoot } from "./debian-root";
+import { debianRootDir, debianRootMajor, ensureDebianRoot } from "./debian-root";
 
 /** What the local stack needs from the operating system, for one PostgreSQL major version. */
 export interface Toolchain {
@@ -85,8 +85,8 @@ function aptInstall(packages: string[]): void {
  * comes from a Debian 13 root (stack/debian-root.ts).
  */
 export function ensureToolchain(major: number | undefined = requestedMajor()): Toolchain {
-  if (major !== undefined && !installedMajors().includes(major)) {
-    if (major !== debianRootMajor) return hostToolchain(major);
+  // A major asked for is that major or an error, never another: a test run must not count 15 as 17.
+  if (major === debianRootMajor && missingPieces(major).length > 0 && distroMajor() !== major) {
     // The host keeps the clients (psql, pg_prove) and the postgres OS user; the server comes from the root.
     hostToolchain(undefined);
     return { pgMajor: major, binDir: `${pgRoot}/${major}/bin`, root: ensureDebianRoot() };
@@ -94,23 +94,37 @@ export function ensureToolchain(major: number | undefined = requestedMajor()): T
   return hostToolchain(major);
 }
 
-function hostToolchain(major: number | undefined): Toolchain {
-  if (major !== undefined && missingPieces(major).length === 0) return { pgMajor: major, binDir: `${pgRoot}/${major}/bin` };
-  const complete = installedMajors().find((major) => missingPieces(major).length === 0);
-  if (complete !== undefined) return { pgMajor: complete, binDir: `${pgRoot}/${complete}/bin` };
+/**
+ * The toolchain a running cluster of `major` was started with, without installing or building anything:
+ * what stopping it needs (a stop must never start a root build under running servers).
+ */
+export function installedToolchain(major: number | undefined): Toolchain | undefined {
+  const onHostComplete = (candidate: number) => existsSync(`${pgRoot}/${candidate}/bin/pg_ctl`);
+  if (major === undefined) {
+    const any = installedMajors()[0];
+    return any === undefined ? undefined : { pgMajor: any, binDir: `${pgRoot}/${any}/bin` };
+  }
+  if (onHostComplete(major)) return { pgMajor: major, binDir: `${pgRoot}/${major}/bin` };
+  if (major === debianRootMajor && existsSync(`${debianRootDir}${pgRoot}/${major}/bin/pg_ctl`)) return { pgMajor: major, binDir: `${pgRoot}/${major}/bin`, root: debianRootDir };
+  return undefined;
+}
 
+function hostToolchain(major: number | undefined): Toolchain {
+  if (major !== undefined) return missingPieces(major).length === 0 ? { pgMajor: major, binDir: `${pgRoot}/${major}/bin` } : installHostMajor(major);
+  const complete = installedMajors().find((candidate) => missingPieces(candidate).length === 0);
+  if (complete !== undefined) return { pgMajor: complete, binDir: `${pgRoot}/${complete}/bin` };
+  const chosen = installedMajors()[0] ?? distroMajor();
+  if (chosen === undefined) throw new Error("Could not tell which PostgreSQL Debian ships: run `apt-get update` and try again.");
+  return installHostMajor(chosen);
+}
+
+function installHostMajor(major: number): Toolchain {
   if (!isDebian()) {
     throw new Error(
       "The local stack installs PostgreSQL and pg_cron from Debian's packages, and this machine is not Debian. " +
         "Install PostgreSQL 15+ with pg_cron, pgTAP and pg_prove yourself, or set DATABASE_URL to a database that has them.",
     );
   }
-  const chosen = major ?? installedMajors()[0] ?? distroMajor();
-  if (chosen === undefined) throw new Error("Could not tell which PostgreSQL Debian ships: run `apt-get update` and try again.");
-  return installHostMajor(chosen);
-}
-
-function installHostMajor(major: number): Toolchain {
   const missing = missingPieces(major);
   if (process.getuid?.() !== 0) {
     throw new Error(`The local stack needs ${missing.join(", ")}. Run: sudo apt-get install -y ${packagesFor(major).join(" ")}`);

@@ -24,4 +24,5 @@ export const serverDirFor = (dir: string) => join(serverFilesBase, createHash("s
 export const serverDir = serverDirFor(localDir);
 export const dataDir = join(serverDir, "pgdata");
 export const socketDir = join(serverDir, "run");
-export const serverLogFile = join(serverDir, "postgres.log");
+export const serverLogDir = join(serverDir, "log");
+export const serverLogFile = join(serverLogDir, "postgres.log");

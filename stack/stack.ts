@@ -10,7 +10,7 @@ import { ensureSecret } from "../cli/vault";
 import { vaultSecrets } from "../infra/sql/names";
 import { functionEndpoint, secretsFile, startFunctions, storeSigningKey } from "./edge-functions";
 import { checkClusterMode, freePort, initCluster, isRunning, portIsFree, startCluster, stopCluster } from "./cluster";
-import { ensureToolchain, pgCronDefaultVersion, requestedMajor, supportedMajors } from "./install";
+import { ensureToolchain, installedToolchain, pgCronDefaultVersion, requestedMajor, supportedMajors } from "./install";
 import { applyMigrations } from "./migrate";
 import { dataDir, localDir, serverDir, stateFile } from "./paths";
 import { isAlive, startTsProcess, stopProcess } from "./processes";
@@ -221,7 +221,14 @@ export async function stopStack(): Promise<void> {
     for (const pid of Object.values(state.processes)) await stopProcess(pid);
     writeState({ ...state, processes: {} });
   }
-  if (!state?.external && existsSync(dataDir)) stopCluster(ensureToolchain(clusterMajor()));
+  if (!state?.external && existsSync(dataDir)) {
+    const major = clusterMajor();
+    const tc = installedToolchain(major);
+    if (!tc) {
+      throw new Error(`PostgreSQL ${major} is no longer installed, so its cluster in ${dataDir} cannot be stopped with pg_ctl. If its server still runs, stop it with kill $(head -1 ${dataDir}/postmaster.pid).`);
+    }
+    stopCluster(tc);
+  }
 }
 
 /** The major of the cluster this stack made, if it made one on a major the stack runs. */

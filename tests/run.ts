@@ -12,7 +12,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { databaseTestsDir, repoRoot } from "../stack/paths";
+import { databaseTestsDir, repoRoot, serverFilesBase } from "../stack/paths";
 import { ensureToolchain, majorEnv, requestedMajor, supportedMajors } from "../stack/install";
 import { startStack, stopStack } from "../stack/stack";
 import { lanesDir, lanesEnv, laneStack, pgTapLane, removeAbandonedRuns, removeRun } from "./support/lanes";
@@ -151,8 +151,14 @@ async function main(): Promise<number> {
     ]);
     phases = results.flat();
     // A failed run keeps its lanes' logs for reading (the next run removes them); a passing one leaves nothing.
-    if (phases.every((phase) => phase.failed === 0)) await removeRun();
-    else say(`the lanes' logs stay in ${lanesDir()} until the next run`);
+    if (phases.every((phase) => phase.failed === 0)) {
+      // A cluster left behind is a defect of the run, not a detail: it counts.
+      const problems = await removeRun();
+      for (const problem of problems) say(problem);
+      if (problems.length > 0) phases.push({ name: "clean-up", passed: 0, failed: problems.length, seconds: 0 });
+    } else {
+      say(`the lanes' logs stay in ${lanesDir()}, their servers' logs in ${serverFilesBase}/<lane>/log, until the next run`);
+    }
     process.stderr.write("\n");
     for (const major of majors) {
       const own = phases.filter((phase) => phase.name.startsWith(`PostgreSQL ${major}:`));

@@ -3,7 +3,7 @@
  * the suite's stack is untouched: start, reuse, stop without leftovers, and the bad inputs issue 2 names.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, statSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, statSync, symlinkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -107,6 +107,28 @@ test("a PostgreSQL 17 root that cannot be built (no way to Debian's packages) st
       "Check that Debian's package registry is reachable and try again. To run on PostgreSQL 15 alone, set REMINDER_CRON_PG=15 (for example `REMINDER_CRON_PG=15 npm test`).",
   ]);
   expect([root, `${root}.building`, `${root}.lock`].filter((path) => existsSync(path))).toEqual([]);
+});
+
+test("a stack folder in the temp dir that is not the invoking user's (the server's, or another user's) is refused before anything starts", () => {
+  const dir = scratch();
+  mkdirSync(serverDirFor(dir), { recursive: true });
+  chownSync(serverDirFor(dir), 4242, 4242);
+  const result = cli(dir, ["start"]);
+  expect(result.status).toBe(1);
+  expect(result.stderr.trim()).toBe(`local stack: ${serverDirFor(dir)} is not a folder of this user's that only it may write (a link, or someone else's?). Remove it and start again.`);
+  rmSync(serverDirFor(dir), { recursive: true, force: true });
+});
+
+test("a link where the server's socket folder goes is refused, never followed and chowned", () => {
+  const dir = scratch();
+  const target = mkdtempSync(join(tmpdir(), "reminder-cron-target-"));
+  dirs.push(target);
+  mkdirSync(serverDirFor(dir), { recursive: true, mode: 0o755 });
+  symlinkSync(target, join(serverDirFor(dir), "run"));
+  const result = cli(dir, ["start"]);
+  expect(result.status).toBe(1);
+  expect(result.stderr.trim()).toBe(`local stack: ${join(serverDirFor(dir), "run")} is a link, not a folder. Run \`npm run db:reset\` to start afresh.`);
+  expect(statSync(target).uid).toBe(process.getuid!());
 });
 
 test("a port in use is refused with what to do, and nothing is left running", async () => {

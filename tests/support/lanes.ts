@@ -47,8 +47,10 @@ export function laneDirs(options: { onlyWorkers?: boolean; dir?: string } = {}):
 /** Stops every stack of a run's lanes, all at once, removes their clusters and the run's folder. */
 export async function removeRun(dir: string = lanesDir(), options: { onlyWorkers?: boolean } = {}): Promise<string[]> {
   const results = await Promise.all(laneDirs({ ...options, dir }).map(async (lane) => ({ lane, ...(await laneStack(lane, options.onlyWorkers ? "stop" : "remove")) })));
-  if (!options.onlyWorkers) rmSync(dir, { recursive: true, force: true });
-  return results.filter((result) => result.code !== 0).map((result) => `stopping the stack in ${result.lane} failed: ${result.stderr.trim()}`);
+  // A lane that could not be removed keeps its folder: without it nothing could find its cluster again.
+  const failed = results.filter((result) => result.code !== 0);
+  if (!options.onlyWorkers && failed.length === 0) rmSync(dir, { recursive: true, force: true });
+  return failed.map((result) => `${options.onlyWorkers ? "stopping" : "removing"} the stack in ${result.lane} failed: ${result.stderr.trim()}`);
 }
 
 /** What an interrupted run left (its owning process is gone): stopped and removed. Live runs are left alone. */
