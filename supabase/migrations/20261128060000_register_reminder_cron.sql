@@ -164,6 +164,7 @@ declare
   run_id           bigint;
   in_flight        bigint;
   in_flight_status text;
+  in_flight_http   integer;
   url              text;
   signing_key      text;
   problem          text;
@@ -181,7 +182,7 @@ begin
 
   -- In flight: awaiting pg_net's answer, or answered 202 and still running. Each for a bounded time only
   -- (reconcile fails either by then), so a run that never finishes cannot block the next for good.
-  select l.id, l.status into in_flight, in_flight_status
+  select l.id, l.status, l.http_status into in_flight, in_flight_status, in_flight_http
     from public.cron_execution_log l
    where l.job_name = dispatch_reminder_run.job_name
      and (   (l.status = 'dispatched' and l.triggered_at > now() - interval '120 seconds')
@@ -194,7 +195,8 @@ begin
     insert into public.cron_execution_log (job_name, status, error_message, finished_at)
     values (job_name, 'skipped',
             case in_flight_status
-              when 'running' then format('run %s is still running in the reminder function (answered 202)', in_flight)
+              -- The status it was answered with, as recorded: a 200 also waits here until its record settles it.
+              when 'running' then format('run %s is still running in the reminder function (answered %s)', in_flight, in_flight_http)
               else format('run %s is still awaiting its answer', in_flight)
             end,
             now())
@@ -287,7 +289,11 @@ begin
     get diagnostics changed = row_count;
     settled := settled + changed;
 
-    -- A run answered 2xx ends as the function's own record (public.reminder_runs, by cron_run_id) says.
+    -- A run ends as the function's own record (public.reminder_runs) says. The record is the run's only if
+    -- it names the run's id, job and trigger time: the function stores a run id from a signed request alone,
+    -- and what was signed is those three. And the record is believed over pg_net's table, which every role
+    -- may write (a forged 500, or pg_net's own 'replayed' 401 when someone sent the queued request first):
+    -- a run failed by such an answer within the outcome deadline succeeded if its record says so.
     update public.cron_execution_log l
        set status        = case when r.status = 'succeeded' then 'succeeded' else 'failed' end,
            finished_at   = coalesce(r.finished_at, clock_timestamp()),
@@ -295,9 +301,16 @@ begin
                                 else format('the reminder function answered %s, then its run %s ended %s: %s', l.http_status, r.id, r.status, coalesce(r.error_message, '(no reason recorded)'))
                            end
       from public.reminder_runs r
-     where r.cron_run_id = l.id
-       and r.status <> 'running'
-       and l.status = 'running';
+     where r.cron_run_id  = l.id
+       and r.job_name     = l.job_name
+       -- To the millisecond: a function before this release stored the signed time through a JavaScript Date.
+       and date_trunc('milliseconds', r.triggered_at) = date_trunc('milliseconds', l.triggered_at)
+       and r.status      <> 'running'
+       and (   l.status = 'running'
+            or (    l.status = 'failed'
+                and r.status = 'succeeded'
+                and l.request_id is not null
+                and l.triggered_at > clock_timestamp() - interval '460 seconds'));
     get diagnostics changed = row_count;
     settled := settled + changed;
 
@@ -312,7 +325,8 @@ begin
            error_message    = format('no outcome %s s after its trigger (the Edge Function wall-clock limit is 400 s): its worker was stopped or lost its connection', 460)
      where r.id in (select s.id
                       from public.reminder_runs s
-                      join public.cron_execution_log l on l.id = s.cron_run_id
+                      join public.cron_execution_log l on l.id = s.cron_run_id and l.job_name = s.job_name
+                                                     and date_trunc('milliseconds', l.triggered_at) = date_trunc('milliseconds', s.triggered_at)
                      where l.status = 'running'
                        and l.triggered_at < clock_timestamp() - interval '460 seconds'
                        and s.status = 'running'

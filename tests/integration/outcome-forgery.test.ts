@@ -1,0 +1,121 @@
+/**
+ * Issue 16, "Outcomes no one can forge": each case makes the log lie the way the security review did on the
+ * local stack, and shows that it no longer does. Cases that only need the database run in one transaction,
+ * rolled back, so the queued request is never sent.
+ */
+import { Client } from "pg";
+import { withClient } from "../support/db";
+import { callFunction, runRow } from "../support/reminder-scheduler";
+import { startEndpoint } from "../support/http-server";
+import { asCronRunner, pointVaultAt, setSecret } from "../support/trigger";
+import { cronRunnerRole, defaultJobName, logTable, qualified, vaultSecrets } from "../../infra/sql/names";
+
+async function logRow(client: Client, id: string) {
+  const { rows } = await client.query(`select status, http_status, error_message, triggered_at from ${qualified(logTable)} where id = $1`, [id]);
+  return rows[0];
+}
+
+const reconcile = (client: Client) => asCronRunner(client, () => client.query("select public.reconcile_reminder_runs()"));
+
+/** A dispatch in an open transaction, its request queued (never sent: the caller rolls back); its log id. */
+async function dispatchUnsent(client: Client): Promise<{ id: string; requestId: string }> {
+  await setSecret(client, vaultSecrets.functionUrl, "http://127.0.0.1:9/functions/v1/reminder-scheduler");
+  const { rows } = await asCronRunner(client, () => client.query("select public.dispatch_reminder_run($1) as id", [defaultJobName]));
+  const { rows: queued } = await client.query(`select request_id from ${qualified(logTable)} where id = $1`, [rows[0].id]);
+  return { id: rows[0].id, requestId: queued[0].request_id };
+}
+
+describe("a manual call cannot settle a scheduled run", () => {
+  test("a run_id in a call made with the service-role key binds nothing: the scheduled run is not settled by it", () =>
+    withClient(async (client) => {
+      // A scheduled run answered 202, still running (its record not written yet): what the manual call tries to settle.
+      const accepted = await startEndpoint({ status: 202, body: '{"status":"running"}' });
+      const restoreVault = await pointVaultAt(client, `${accepted.url}/functions/v1/reminder-scheduler`);
+      try {
+        const { rows } = await asCronRunner(client, () => client.query("select public.dispatch_reminder_run($1) as id", [defaultJobName]));
+        const scheduled = rows[0].id as string;
+        await reconcile(client);
+        expect(await logRow(client, scheduled)).toMatchObject({ status: "running", http_status: 202 });
+
+        const manual = await callFunction({ body: { job_name: defaultJobName, run_id: Number(scheduled), triggered_at: "2000-01-01T00:00:00Z" } });
+        expect(manual.status).toBe(200);
+        expect((await runRow(client, manual.body.run_id)).cron_run_id).toBeNull();
+
+        await reconcile(client);
+        expect((await logRow(client, scheduled)).status).toBe("running");
+      } finally {
+        await client.query(`update ${qualified(logTable)} set status = 'failed', finished_at = now() where status = 'running' and job_name = $1`, [defaultJobName]);
+        await restoreVault(client);
+        await accepted.close();
+      }
+    }));
+
+  test.each([
+    ["another trigger time", { job: defaultJobName, at: "'2000-01-01T00:00:00Z'::timestamptz" }],
+    ["another job", { job: "manual", at: "l.triggered_at" }],
+    ["its own job and trigger time, as the function records a signed run (the control)", { job: defaultJobName, at: "l.triggered_at" }],
+  ])("a record naming the run's id with %s", (what, forged) =>
+    withClient(async (client) => {
+      await client.query("begin");
+      try {
+        const run = await dispatchUnsent(client);
+        await client.query(
+          `insert into net._http_response (id, status_code, content_type, headers, content, timed_out, error_msg, created)
+           values ($1, 202, 'application/json', '{}'::jsonb, '{}', false, null, now())`,
+          [run.requestId],
+        );
+        await reconcile(client);
+        await client.query(
+          `insert into public.reminder_runs (job_name, cron_run_id, triggered_at, as_of, status, finished_at, evaluated, created, skipped, duration_ms)
+           select $1, l.id, ${forged.at}, current_date, 'succeeded', now(), 0, 0, 0, 1 from ${qualified(logTable)} l where l.id = $2`,
+          [forged.job, run.id],
+        );
+        await reconcile(client);
+        expect((await logRow(client, run.id)).status).toBe(what.includes("control") ? "succeeded" : "running");
+      } finally {
+        await client.query("rollback");
+      }
+    }));
+});
+
+test.each([500, 401, 404])("the function's own succeeded record settles the run even when net._http_response says %s", (statusCode) =>
+  withClient(async (client) => {
+    await client.query("begin");
+    try {
+      const run = await dispatchUnsent(client);
+      await client.query(
+        `insert into public.reminder_runs (job_name, cron_run_id, triggered_at, as_of, status, finished_at, evaluated, created, skipped, duration_ms)
+         select l.job_name, l.id, l.triggered_at, current_date, 'succeeded', now(), 2, 2, 0, 1 from ${qualified(logTable)} l where l.id = $1`,
+        [run.id],
+      );
+      await client.query(`set local role ${cronRunnerRole}`);
+      await client.query(
+        `insert into net._http_response (id, status_code, content_type, headers, content, timed_out, error_msg, created)
+         values ($1, $2, 'application/json', '{}'::jsonb, '{"reason":"replayed"}', false, null, now())`,
+        [run.requestId, statusCode],
+      );
+      await client.query("reset role");
+      await reconcile(client);
+      expect(await logRow(client, run.id)).toMatchObject({ status: "succeeded", error_message: null });
+    } finally {
+      await client.query("rollback");
+    }
+  }));
+
+test.each([200, 202])("the skipped row names the status the run in flight was answered with (%s)", (httpStatus) =>
+  withClient(async (client) => {
+    await client.query("begin");
+    try {
+      const { rows } = await client.query(
+        `insert into ${qualified(logTable)} (job_name, status, http_status) values ($1, 'running', $2) returning id`,
+        [defaultJobName, httpStatus],
+      );
+      const { rows: skipped } = await asCronRunner(client, () => client.query("select public.dispatch_reminder_run($1) as id", [defaultJobName]));
+      expect(await logRow(client, skipped[0].id)).toMatchObject({
+        status: "skipped",
+        error_message: `run ${rows[0].id} is still running in the reminder function (answered ${httpStatus})`,
+      });
+    } finally {
+      await client.query("rollback");
+    }
+  }));
