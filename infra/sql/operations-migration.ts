@@ -15,6 +15,7 @@ import {
   minimumRetention,
   previousOccurrenceFunction,
   pruneFunction,
+  retentionFunction,
   retentionJobName,
   retentionSchedule,
   scheduleFieldsFunction,
@@ -27,7 +28,7 @@ import { sqlLiteral } from "./literal";
 const lit = sqlLiteral;
 
 export const catchUpCommand = (jobName: string) => `select ${qualified(catchUpFunction)}(${lit(jobName)})`;
-export const pruneCommand = `select * from ${qualified(pruneFunction)}()`;
+export const pruneCommand = `select * from ${qualified(retentionFunction)}()`;
 
 const setSecretSql = (name: string, value: string) =>
   `select vault.update_secret((select id from vault.secrets where name = ${lit(name)}), ${lit(value)}); ` +
@@ -69,6 +70,10 @@ function header(): string {
 --   Job ${lit(retentionJobName)}, daily at ${retentionSchedule} (UTC). Deletes cron_execution_log rows (and their
 --   catch-up records) and cron.job_run_details rows of ${cronRunnerRole}'s jobs older than the given ages, through indexes.
 --   Refuses ages under ${minimumRetention}: the ${alertThresholds.noSuccessHours}-hour alert reads those rows. Returns the numbers deleted.
+--   The owner's (postgres) only: with ages of its choosing, a caller could empty the log down to the floor.
+--
+-- ${qualified(retentionFunction)}()
+--   What job ${lit(retentionJobName)} runs as ${cronRunnerRole}: the function above with the configured ages, no argument.
 --
 -- Settings (optional Vault secrets, read at each run; none is secret, Vault is where the schedule lives too):
 --   ${catchUpWindow.secret}        default ${lit(catchUpWindow.default)}
@@ -565,6 +570,20 @@ begin
   get diagnostics run_detail_rows = row_count;
 end
 $$;
+
+-- The job's entry point takes no argument: cron_runner may prune only as configured, never with ages of its
+-- own choosing (any at or above the floor would otherwise empty most of the log).
+create or replace function ${qualified(retentionFunction)}(out log_rows integer, out run_detail_rows integer)
+language sql
+volatile
+security definer
+set search_path = ''
+as $$
+  select p.log_rows, p.run_detail_rows from ${qualified(pruneFunction)}() p;
+$$;
+
+comment on function ${qualified(retentionFunction)}() is
+  'Prunes as configured (${qualified(pruneFunction)} with its default ages); what job ${retentionJobName} runs as ${cronRunnerRole}, who may not choose the ages.';
 
 comment on function ${qualified(pruneFunction)}(interval, interval) is
   'Deletes cron_execution_log rows older than log_older_than (default: Vault ${intervalSettings.logRetention.secret}, else ${intervalSettings.logRetention.default}) and ${cronRunnerRole}''s cron.job_run_details rows older than run_details_older_than (default: Vault ${intervalSettings.runDetailsRetention.secret}, else ${intervalSettings.runDetailsRetention.default}). Runs daily as job ${retentionJobName}.';`;

@@ -3,7 +3,7 @@
  * the Pulumi component creates one postgresql.Grant per entry from it, so the two cannot drift.
  */
 import { acceptSignedFunction, cronRunnerRole, dispatchFunction, logTable, reconcileFunction, signedRequestsTable } from "./names";
-import { catchUpFunction, catchUpTable, previousOccurrenceFunction, pruneFunction, scheduleFieldsFunction, settingFunction } from "./operations-names";
+import { catchUpFunction, catchUpTable, previousOccurrenceFunction, pruneFunction, retentionFunction, scheduleFieldsFunction, settingFunction } from "./operations-names";
 
 export type TablePrivilege = "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "TRUNCATE" | "REFERENCES" | "TRIGGER";
 
@@ -80,9 +80,13 @@ export interface OwnObjects {
   functions: string[];
 }
 
-/** REVOKE everything on the given objects from PUBLIC and the API roles, then GRANT exactly `matrix`. */
+/**
+ * REVOKE everything on the given objects from PUBLIC, the API roles and cron_runner, then GRANT exactly
+ * `matrix`: cron_runner's too, so what an earlier release granted it (prune_reminder_cron_history, with
+ * ages of its choosing) goes on upgrade.
+ */
 function renderPrivileges(objects: OwnObjects, matrix: Grant[]): string {
-  const everyone = ["public", ...apiRoles].join(", ");
+  const everyone = ["public", ...apiRoles, cronRunnerRole].join(", ");
   return [
     ...objects.tables.map((table) => `revoke all on table ${table} from ${everyone};`),
     ...objects.sequences.map((sequence) => `revoke all on sequence ${sequence} from ${everyone};`),
@@ -101,14 +105,14 @@ export const renderGrants = (): string => renderPrivileges(ownObjects, grants);
  */
 export const operationsGrants: Grant[] = [
   { kind: "function", role: cronRunnerRole, schema: catchUpFunction.schema, function: catchUpFunction.name, signature: catchUpFunction.signature },
-  { kind: "function", role: cronRunnerRole, schema: pruneFunction.schema, function: pruneFunction.name, signature: pruneFunction.signature },
+  { kind: "function", role: cronRunnerRole, schema: retentionFunction.schema, function: retentionFunction.name, signature: retentionFunction.signature },
   { kind: "table", role: "service_role", schema: catchUpTable.schema, table: catchUpTable.name, privileges: ["SELECT"] },
 ];
 
 export const operationsObjects: OwnObjects = {
   tables: [qualifiedName(catchUpTable)],
   sequences: [],
-  functions: [catchUpFunction, pruneFunction, settingFunction, scheduleFieldsFunction, previousOccurrenceFunction].map(
+  functions: [catchUpFunction, pruneFunction, retentionFunction, settingFunction, scheduleFieldsFunction, previousOccurrenceFunction].map(
     (fn) => `${qualifiedName(fn)}(${fn.signature})`,
   ),
 };

@@ -156,6 +156,14 @@ declare
   trigger_at       text;
   signed_at        bigint;
 begin
+  -- Only a job ${cronRunnerRole} runs is dispatched: the lock and the in-flight check are per job name, so
+  -- any other name ('${defaultJobName} ', 'x') would run the function beside the real job's run.
+  if not exists (select 1 from cron.job j where j.jobname = dispatch_reminder_run.job_name and j.username = ${lit(cronRunnerRole)}) then
+    raise exception '% is not a pg_cron job of ${cronRunnerRole}: only a registered job is dispatched', quote_literal(job_name)
+      using errcode = 'invalid_parameter_value',
+            hint    = 'Name a job of select jobname from cron.job where username = ''${cronRunnerRole}''; e.g. ${lit(defaultJobName).replace(/'/g, "''")}.';
+  end if;
+
   -- Two dispatches of one job never overlap: the second is recorded as skipped, not queued behind the first.
   if not pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('reminder-cron'), pg_catalog.hashtext(job_name)) then
     insert into public.cron_execution_log (job_name, status, error_message, finished_at)

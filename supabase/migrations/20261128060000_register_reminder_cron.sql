@@ -172,6 +172,14 @@ declare
   trigger_at       text;
   signed_at        bigint;
 begin
+  -- Only a job cron_runner runs is dispatched: the lock and the in-flight check are per job name, so
+  -- any other name ('daily-reminder-eval ', 'x') would run the function beside the real job's run.
+  if not exists (select 1 from cron.job j where j.jobname = dispatch_reminder_run.job_name and j.username = 'cron_runner') then
+    raise exception '% is not a pg_cron job of cron_runner: only a registered job is dispatched', quote_literal(job_name)
+      using errcode = 'invalid_parameter_value',
+            hint    = 'Name a job of select jobname from cron.job where username = ''cron_runner''; e.g. ''daily-reminder-eval''.';
+  end if;
+
   -- Two dispatches of one job never overlap: the second is recorded as skipped, not queued behind the first.
   if not pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('reminder-cron'), pg_catalog.hashtext(job_name)) then
     insert into public.cron_execution_log (job_name, status, error_message, finished_at)
@@ -369,12 +377,12 @@ $$;
 comment on function public.reconcile_reminder_runs() is
   'Settles dispatched runs from net._http_response (2xx running, else failed), running ones from public.reminder_runs (so succeeded only by the function''s own record), and fails runs unanswered after 120 s or still running 460 s after their trigger. Runs every minute as job reminder-eval-reconcile.';
 
-revoke all on table public.cron_execution_log from public, anon, authenticated, service_role;
-revoke all on table public.reminder_signed_requests from public, anon, authenticated, service_role;
-revoke all on sequence public.cron_execution_log_id_seq from public, anon, authenticated, service_role;
-revoke all on function public.dispatch_reminder_run(text) from public, anon, authenticated, service_role;
-revoke all on function public.reconcile_reminder_runs() from public, anon, authenticated, service_role;
-revoke all on function public.accept_signed_reminder_request(bigint, text, timestamp with time zone) from public, anon, authenticated, service_role;
+revoke all on table public.cron_execution_log from public, anon, authenticated, service_role, cron_runner;
+revoke all on table public.reminder_signed_requests from public, anon, authenticated, service_role, cron_runner;
+revoke all on sequence public.cron_execution_log_id_seq from public, anon, authenticated, service_role, cron_runner;
+revoke all on function public.dispatch_reminder_run(text) from public, anon, authenticated, service_role, cron_runner;
+revoke all on function public.reconcile_reminder_runs() from public, anon, authenticated, service_role, cron_runner;
+revoke all on function public.accept_signed_reminder_request(bigint, text, timestamp with time zone) from public, anon, authenticated, service_role, cron_runner;
 grant insert on table public.cron_execution_log to cron_runner;
 grant select on table public.cron_execution_log to service_role;
 grant execute on function public.dispatch_reminder_run(text) to cron_runner;

@@ -4,11 +4,13 @@
  * rolled back, so the queued request is never sent.
  */
 import { Client } from "pg";
-import { withClient } from "../support/db";
+import { asRole, withClient } from "../support/db";
 import { callFunction, runRow } from "../support/reminder-scheduler";
 import { startEndpoint } from "../support/http-server";
 import { asCronRunner, pointVaultAt, setSecret } from "../support/trigger";
 import { cronRunnerRole, defaultJobName, logTable, qualified, vaultSecrets } from "../../infra/sql/names";
+import { pruneCommand } from "../../infra/sql/operations-migration";
+import { retentionFunction } from "../../infra/sql/operations-names";
 
 async function logRow(client: Client, id: string) {
   const { rows } = await client.query(`select status, http_status, error_message, triggered_at from ${qualified(logTable)} where id = $1`, [id]);
@@ -119,3 +121,33 @@ test.each([200, 202])("the skipped row names the status the run in flight was an
       await client.query("rollback");
     }
   }));
+
+describe("cron_runner reaches retention and dispatch only as its jobs do", () => {
+  /** The error `sql` raises as cron_runner, or undefined; in a transaction rolled back. */
+  const refusedAsCronRunner = (sql: string, params: unknown[] = []) =>
+    withClient((client) =>
+      asRole(client, cronRunnerRole, () =>
+        client.query(sql, params).then(
+          () => undefined,
+          (error: Error) => error.message,
+        ),
+      ),
+    );
+
+  test("its own cut-offs for retention are refused", async () => {
+    expect(await refusedAsCronRunner("select * from public.prune_reminder_cron_history(interval '2 days', interval '2 days')")).toMatch(
+      /^permission denied for function prune_reminder_cron_history$/,
+    );
+  });
+
+  test("retention as configured is one call without arguments, the one its job makes", async () => {
+    expect(await refusedAsCronRunner(`${pruneCommand}`)).toBeUndefined();
+    expect(pruneCommand).toBe(`select * from ${qualified(retentionFunction)}()`);
+  });
+
+  test.each([`${defaultJobName} `, "x", defaultJobName.toUpperCase()])("a dispatch for %j, no job of cron_runner's, is refused and logs nothing", async (name) => {
+    expect(await refusedAsCronRunner("select public.dispatch_reminder_run($1)", [name])).toBe(
+      `'${name}' is not a pg_cron job of ${cronRunnerRole}: only a registered job is dispatched`,
+    );
+  });
+});

@@ -13,7 +13,7 @@ create temporary table ours_functions on commit drop as
      and p.proname in ('keep_last_contact_date', 'correct_last_contact_date', 'begin_reminder_run', 'evaluate_reminder_run',
                        'fail_reminder_run', 'accept_signed_reminder_request', 'dispatch_reminder_run', 'reconcile_reminder_runs',
                        'reminder_cron_interval_setting', 'cron_schedule_fields', 'cron_previous_occurrence',
-                       'catch_up_reminder_run', 'prune_reminder_cron_history');
+                       'catch_up_reminder_run', 'prune_reminder_cron_history', 'apply_reminder_cron_retention');
 create temporary table ours_relations on commit drop as
   select c.oid, c.relname::text as name, c.relkind, c.relrowsecurity
     from pg_class c
@@ -21,9 +21,9 @@ create temporary table ours_relations on commit drop as
      and c.relname in ('reminder_runs', 'reminder_runs_id_seq', 'assignment_contact_corrections', 'assignment_contact_corrections_id_seq',
                        'cron_execution_log', 'cron_execution_log_id_seq', 'reminder_signed_requests', 'reminder_cron_catch_ups');
 
--- the thirteen functions and the eight tables and sequences are there, so the tests below look at something:
+-- the fourteen functions and the eight tables and sequences are there, so the tests below look at something:
 -- a renamed one would otherwise drop out of them unseen.
-select is((select count(*)::int from ours_functions), 13, 'all thirteen functions of reminder-cron are in public');
+select is((select count(*)::int from ours_functions), 14, 'all fourteen functions of reminder-cron are in public');
 select is((select count(*)::int from ours_relations), 8, 'all eight tables and sequences of reminder-cron are in public');
 
 select is_empty($$
