@@ -116,6 +116,18 @@ comment on column public.cron_execution_log.http_status is 'The status the funct
 comment on column public.cron_execution_log.request_id is 'net.http_request_queue / net._http_response id of the call.';
 
 create index if not exists cron_execution_log_triggered_at_idx on public.cron_execution_log (triggered_at);
+
+-- An earlier release let any role append any row, so a log may hold rows dated ahead ('succeeded' in 2099
+-- silenced every alert). Status, its alerts and the catch-up now ignore rows dated ahead; here each one is
+-- marked failed, saying why, so nothing else that reads the log believes it either. Once marked, a row is
+-- left alone: applying this again changes nothing.
+update public.cron_execution_log l
+   set status        = 'failed',
+       error_message = format('dated %s UTC, ahead of the upgrade at %s UTC: no run; it was written before the log''s row level security '
+                              'let ${cronRunnerRole} append only a skip dated now, and status, its alerts and the catch-up ignore it',
+                              to_char(l.triggered_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS'), to_char(now() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS'))
+ where l.triggered_at > now()
+   and (l.status <> 'failed' or l.error_message is null or l.error_message not like 'dated % UTC, ahead of the upgrade at %');
 create index if not exists cron_execution_log_job_triggered_at_idx on public.cron_execution_log (job_name, triggered_at desc);
 create index if not exists cron_execution_log_dispatched_idx on public.cron_execution_log (request_id) where status = 'dispatched';
 -- Reconcile reads the runs answered 202 every minute; these are a handful in a log of any length.

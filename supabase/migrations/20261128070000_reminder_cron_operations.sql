@@ -456,8 +456,10 @@ begin
   end if;
 
   -- It ran since (on schedule, by hand, or caught up already; whatever that run's outcome, and a run refused
-  -- as skipped does not count), or it never ran before (a fresh install).
-  if exists (select 1 from public.cron_execution_log l where l.job_name = catch_up_reminder_run.job_name and l.triggered_at >= occurrence and l.status <> 'skipped')
+  -- as skipped does not count), or it never ran before (a fresh install). A row dated ahead is no run since:
+  -- an earlier release let any role append one.
+  if exists (select 1 from public.cron_execution_log l where l.job_name = catch_up_reminder_run.job_name and l.triggered_at >= occurrence
+                                                      and l.triggered_at <= now() and l.status <> 'skipped')
      or not exists (select 1 from public.cron_execution_log l where l.job_name = catch_up_reminder_run.job_name and l.triggered_at < occurrence)
   then
     return null;

@@ -7,7 +7,8 @@ import { Client } from "pg";
 import { asRole, withClient } from "../support/db";
 import { callFunction, runRow } from "../support/reminder-scheduler";
 import { startEndpoint } from "../support/http-server";
-import { asCronRunner, pointVaultAt, setSecret } from "../support/trigger";
+import { asCronRunner, cronMigrationSql, pointVaultAt, setSecret } from "../support/trigger";
+import { status } from "../../cli/commands/status";
 import { cronRunnerRole, defaultJobName, logTable, qualified, vaultSecrets } from "../../infra/sql/names";
 import { pruneCommand } from "../../infra/sql/operations-migration";
 import { retentionFunction } from "../../infra/sql/operations-names";
@@ -150,4 +151,49 @@ describe("cron_runner reaches retention and dispatch only as its jobs do", () =>
       `'${name}' is not a pg_cron job of ${cronRunnerRole}: only a registered job is dispatched`,
     );
   });
+});
+
+describe("rows dated ahead, written before the log's RLS was tightened", () => {
+  const job = "forgery-future-probe";
+  const ahead = async (client: Client) =>
+    (
+      await client.query(
+        `insert into ${qualified(logTable)} (job_name, status, triggered_at, finished_at, http_status)
+         values ($1, 'succeeded', '2099-01-01T00:00:00Z', '2099-01-01T00:00:01Z', 200) returning id`,
+        [job],
+      )
+    ).rows[0].id as string;
+
+  test("status believes none: no last success in 2099, no run listed, and the no-success alert holds", () =>
+    withClient(async (client) => {
+      await client.query("begin");
+      try {
+        await ahead(client);
+        const { json } = await status(client, job);
+        const shown = json as { lastSuccessAt: string | null; runs: unknown[]; alerts: { code: string }[]; successRate: { succeeded: number } };
+        expect(shown.lastSuccessAt).toBeNull();
+        expect(shown.runs).toEqual([]);
+        expect(shown.successRate.succeeded).toBe(0);
+        expect(shown.alerts.map((alert) => alert.code)).toContain("no-success");
+      } finally {
+        await client.query("rollback");
+      }
+    }));
+
+  test("the upgrade marks each one failed, saying why, and applying it again changes nothing", () =>
+    withClient(async (client) => {
+      await client.query("begin");
+      try {
+        const id = await ahead(client);
+        await client.query(cronMigrationSql());
+        const { rows } = await client.query(`select status, error_message from ${qualified(logTable)} where id = $1`, [id]);
+        expect(rows[0].status).toBe("failed");
+        expect(rows[0].error_message).toMatch(/^dated 2099-01-01 00:00:00 UTC, ahead of the upgrade at .+ UTC: no run; it was written before the log's row level security let cron_runner append only a skip dated now, and status, its alerts and the catch-up ignore it$/);
+        await client.query(cronMigrationSql());
+        const { rows: again } = await client.query(`select status, error_message from ${qualified(logTable)} where id = $1`, [id]);
+        expect(again).toEqual(rows);
+      } finally {
+        await client.query("rollback");
+      }
+    }));
 });
