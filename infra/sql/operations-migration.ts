@@ -3,7 +3,7 @@
  * Rendered into supabase/migrations/20261128070000_reminder_cron_operations.sql; every statement is safe to
  * run again. It builds on the register_reminder_cron migration and changes nothing of it.
  */
-import { cronRunnerRole, defaultJobName, logTable, qualified } from "./names";
+import { cronRunnerRole, defaultJobName, dispatchLockTable, logTable, qualified } from "./names";
 import {
   alertThresholds,
   catchUpFunction,
@@ -473,9 +473,6 @@ declare
   occurrence  timestamptz;
   run_id      bigint;
 begin
-  -- One catch-up of a job at a time: a second caller waits here, then finds the first one's run below.
-  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('reminder-cron-catch-up'), pg_catalog.hashtext(job_name));
-
   window_size := coalesce(catch_up_window, ${qualified(settingFunction)}(${lit(intervalSettings.catchUpWindow.secret)}, ${lit(intervalSettings.catchUpWindow.default)}));
 
   select j.schedule, j.active into job
@@ -486,6 +483,13 @@ begin
   if not found or not job.active then
     return null;
   end if;
+
+  -- One catch-up of a job at a time: a second caller waits here, then finds the first one's run below. The
+  -- lock is the job's row of the dispatch lock, which no role but the owner may lock (an advisory key, which
+  -- any role may take, would hold every catch-up); the dispatch below takes it again in this transaction.
+  insert into ${qualified(dispatchLockTable)} as k (job_name) values (catch_up_reminder_run.job_name)
+      on conflict on constraint ${dispatchLockTable.name}_pkey do nothing;
+  perform 1 from ${qualified(dispatchLockTable)} k where k.job_name = catch_up_reminder_run.job_name for update;
 
   -- pg_cron 1.5+ reads schedules in cron.timezone (GMT unless set); 1.4 always in GMT.
   begin

@@ -2,7 +2,7 @@
  * The privilege matrix of the trigger, as data. The migration renders GRANT/REVOKE statements from it and
  * the Pulumi component creates one postgresql.Grant per entry from it, so the two cannot drift.
  */
-import { acceptSignedFunction, cronRunnerRole, dispatchFunction, logTable, reconcileFunction, signedRequestsTable } from "./names";
+import { acceptSignedFunction, cronRunnerRole, dispatchFunction, dispatchLockTable, logTable, reconcileFunction, signedRequestsTable } from "./names";
 import { catchUpFunction, catchUpTable, previousOccurrenceFunction, pruneFunction, retentionFunction, scheduleFieldsFunction, settingFunction } from "./operations-names";
 
 export type TablePrivilege = "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "TRUNCATE" | "REFERENCES" | "TRIGGER";
@@ -50,7 +50,11 @@ export const grants: Grant[] = [
 
 /** Our own objects, whose PUBLIC and API-role privileges the migration revokes before granting the matrix. */
 export const ownObjects: OwnObjects = {
-  tables: [`${logTable.schema}.${logTable.name}`, `${signedRequestsTable.schema}.${signedRequestsTable.name}`],
+  tables: [
+    `${logTable.schema}.${logTable.name}`,
+    `${signedRequestsTable.schema}.${signedRequestsTable.name}`,
+    `${dispatchLockTable.schema}.${dispatchLockTable.name}`,
+  ],
   // Supabase's default privileges give the API roles USAGE and UPDATE on a new sequence too: setval on the
   // log's id would let them break every insert. Identity inserts need no privilege on it.
   sequences: [`${logTable.schema}.${logTable.name}_id_seq`],

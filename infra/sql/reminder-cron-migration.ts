@@ -9,6 +9,8 @@ import {
   defaultCronExpression,
   defaultJobName,
   dispatchCommand,
+  dispatchLockTable,
+  lockSkipMessage,
   dispatchTimeoutMs,
   minimumSigningKeyLength,
   qualified,
@@ -148,6 +150,18 @@ create policy cron_runner_appends on public.cron_execution_log for insert to ${c
 drop policy if exists service_role_reads on public.cron_execution_log;
 create policy service_role_reads on public.cron_execution_log for select to service_role using (true);`;
 
+/** The per-job lock: a row per job, locked by the dispatch; RLS on and no grant, so only the owner locks it. */
+const dispatchLocks = () => `
+create table if not exists ${qualified(dispatchLockTable)} (
+  job_name text primary key
+);
+
+comment on table ${qualified(dispatchLockTable)} is
+  'The per-job dispatch lock: dispatch_reminder_run locks its job''s row (for update skip locked), so a second dispatch of the job is skipped. No role but the owner may lock a row here.';
+
+-- RLS on and no policy: only the owner, through dispatch_reminder_run, reads or locks a row.
+alter table ${qualified(dispatchLockTable)} enable row level security;`;
+
 const dispatch = () => `
 create or replace function public.dispatch_reminder_run(job_name text default ${lit(defaultJobName)})
 returns bigint
@@ -177,9 +191,14 @@ begin
   end if;
 
   -- Two dispatches of one job never overlap: the second is recorded as skipped, not queued behind the first.
-  if not pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('reminder-cron'), pg_catalog.hashtext(job_name)) then
+  -- The lock is the job's row in ${qualified(dispatchLockTable)}, which no role but the owner may lock (an
+  -- advisory key, which any role may take, let anyone turn every dispatch into a skip).
+  insert into ${qualified(dispatchLockTable)} as k (job_name) values (dispatch_reminder_run.job_name)
+      on conflict on constraint ${dispatchLockTable.name}_pkey do nothing;
+  perform 1 from ${qualified(dispatchLockTable)} k where k.job_name = dispatch_reminder_run.job_name for update skip locked;
+  if not found then
     insert into public.cron_execution_log (job_name, status, error_message, finished_at)
-    values (job_name, 'skipped', 'another dispatch of this job was starting at the same moment', now())
+    values (job_name, 'skipped', ${lit(lockSkipMessage)}, now())
     returning id into run_id;
     return run_id;
   end if;
@@ -458,5 +477,5 @@ end
 $$;`;
 
 export function renderReminderCronMigration(): string {
-  return [header(), role(), logTable(), signedRequests(), dispatch(), reconcile(), `\n${renderGrants()}`, registration(), retiredSecretWarning()].join("\n");
+  return [header(), role(), logTable(), signedRequests(), dispatchLocks(), dispatch(), reconcile(), `\n${renderGrants()}`, registration(), retiredSecretWarning()].join("\n");
 }

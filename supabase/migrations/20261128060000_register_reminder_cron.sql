@@ -165,6 +165,16 @@ $$;
 comment on function public.accept_signed_reminder_request(bigint, text, timestamptz) is
   'Records a signed run id as used and returns true, or returns false when it was used before (a replay). Called by the ReminderSchedulerService after the signature checked out.';
 
+create table if not exists public.reminder_cron_dispatch_locks (
+  job_name text primary key
+);
+
+comment on table public.reminder_cron_dispatch_locks is
+  'The per-job dispatch lock: dispatch_reminder_run locks its job''s row (for update skip locked), so a second dispatch of the job is skipped. No role but the owner may lock a row here.';
+
+-- RLS on and no policy: only the owner, through dispatch_reminder_run, reads or locks a row.
+alter table public.reminder_cron_dispatch_locks enable row level security;
+
 create or replace function public.dispatch_reminder_run(job_name text default 'daily-reminder-eval')
 returns bigint
 language plpgsql
@@ -193,7 +203,12 @@ begin
   end if;
 
   -- Two dispatches of one job never overlap: the second is recorded as skipped, not queued behind the first.
-  if not pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('reminder-cron'), pg_catalog.hashtext(job_name)) then
+  -- The lock is the job's row in public.reminder_cron_dispatch_locks, which no role but the owner may lock (an
+  -- advisory key, which any role may take, let anyone turn every dispatch into a skip).
+  insert into public.reminder_cron_dispatch_locks as k (job_name) values (dispatch_reminder_run.job_name)
+      on conflict on constraint reminder_cron_dispatch_locks_pkey do nothing;
+  perform 1 from public.reminder_cron_dispatch_locks k where k.job_name = dispatch_reminder_run.job_name for update skip locked;
+  if not found then
     insert into public.cron_execution_log (job_name, status, error_message, finished_at)
     values (job_name, 'skipped', 'another dispatch of this job was starting at the same moment', now())
     returning id into run_id;
@@ -391,6 +406,7 @@ comment on function public.reconcile_reminder_runs() is
 
 revoke all on table public.cron_execution_log from public, anon, authenticated, service_role, cron_runner;
 revoke all on table public.reminder_signed_requests from public, anon, authenticated, service_role, cron_runner;
+revoke all on table public.reminder_cron_dispatch_locks from public, anon, authenticated, service_role, cron_runner;
 revoke all on sequence public.cron_execution_log_id_seq from public, anon, authenticated, service_role, cron_runner;
 revoke all on function public.dispatch_reminder_run(text) from public, anon, authenticated, service_role, cron_runner;
 revoke all on function public.reconcile_reminder_runs() from public, anon, authenticated, service_role, cron_runner;

@@ -426,9 +426,6 @@ declare
   occurrence  timestamptz;
   run_id      bigint;
 begin
-  -- One catch-up of a job at a time: a second caller waits here, then finds the first one's run below.
-  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('reminder-cron-catch-up'), pg_catalog.hashtext(job_name));
-
   window_size := coalesce(catch_up_window, public.reminder_cron_interval_setting('reminder_catch_up_window', '6 hours'));
 
   select j.schedule, j.active into job
@@ -439,6 +436,13 @@ begin
   if not found or not job.active then
     return null;
   end if;
+
+  -- One catch-up of a job at a time: a second caller waits here, then finds the first one's run below. The
+  -- lock is the job's row of the dispatch lock, which no role but the owner may lock (an advisory key, which
+  -- any role may take, would hold every catch-up); the dispatch below takes it again in this transaction.
+  insert into public.reminder_cron_dispatch_locks as k (job_name) values (catch_up_reminder_run.job_name)
+      on conflict on constraint reminder_cron_dispatch_locks_pkey do nothing;
+  perform 1 from public.reminder_cron_dispatch_locks k where k.job_name = catch_up_reminder_run.job_name for update;
 
   -- pg_cron 1.5+ reads schedules in cron.timezone (GMT unless set); 1.4 always in GMT.
   begin

@@ -197,3 +197,33 @@ describe("rows dated ahead, written before the log's RLS was tightened", () => {
       }
     }));
 });
+
+describe("the per-job lock is the owner's functions' alone", () => {
+  test.each(["anon", "authenticated", "service_role", cronRunnerRole])("%s holding the old advisory key turns no dispatch into a skip", (role) =>
+    withClient(async (holder) => {
+      await holder.query("begin");
+      await holder.query(`set local role ${role}`);
+      await holder.query("select pg_advisory_xact_lock(hashtext('reminder-cron'), hashtext($1))", [defaultJobName]);
+      try {
+        await withClient(async (client) => {
+          await client.query("begin");
+          try {
+            const run = await dispatchUnsent(client);
+            expect((await logRow(client, run.id)).status).toBe("dispatched");
+          } finally {
+            await client.query("rollback");
+          }
+        });
+      } finally {
+        await holder.query("rollback");
+      }
+    }));
+
+  test.each(["anon", "authenticated", "service_role", cronRunnerRole])("%s cannot take the lock's row", (role) =>
+    withClient((client) =>
+      asRole(client, role, async () => {
+        const error = await client.query("select * from public.reminder_cron_dispatch_locks for update").catch((e) => e);
+        expect(error.code).toBe("42501");
+      }),
+    ));
+});
