@@ -227,3 +227,34 @@ describe("the per-job lock is the owner's functions' alone", () => {
       }),
     ));
 });
+
+describe("assignments the migration created refuse future dates from every writer", () => {
+  test.each([
+    ["update assigned_on", "update public.assignments set assigned_on = '2099-01-01' where id = $1"],
+    ["insert with last_contact_date", "insert into public.assignments (peer_mentor_id, contact_id, last_contact_date) select gen_random_uuid(), gen_random_uuid(), '2099-01-01' where $1::uuid is not null"],
+    ["insert with assigned_on", "insert into public.assignments (peer_mentor_id, contact_id, assigned_on) select gen_random_uuid(), gen_random_uuid(), '2099-01-01' where $1::uuid is not null"],
+  ])("service_role: %s in 2099 is refused", (_what, sql) =>
+    withClient(async (client) => {
+      await client.query("begin");
+      try {
+        const { rows } = await client.query("insert into public.assignments (peer_mentor_id, contact_id) values (gen_random_uuid(), gen_random_uuid()) returning id");
+        await client.query("set local role service_role");
+        const error = await client.query(sql, [rows[0].id]).catch((e) => e);
+        expect([error.code, error.message]).toEqual(["23514", expect.stringMatching(/^assignment .* is dated .*2099-01-01.*, which is in the future$/)]);
+      } finally {
+        await client.query("rollback");
+      }
+    }));
+
+  test("today's and past dates are written as before", () =>
+    withClient(async (client) => {
+      await client.query("begin");
+      try {
+        await client.query("set local role service_role");
+        await client.query("insert into public.assignments (peer_mentor_id, contact_id, assigned_on) values (gen_random_uuid(), gen_random_uuid(), current_date)");
+        await client.query("insert into public.assignments (peer_mentor_id, contact_id, assigned_on) values (gen_random_uuid(), gen_random_uuid(), current_date - 30)");
+      } finally {
+        await client.query("rollback");
+      }
+    }));
+});
