@@ -13,6 +13,18 @@ import { cronRunnerRole, defaultJobName, logTable, qualified, vaultSecrets } fro
 import { pruneCommand } from "../../infra/sql/operations-migration";
 import { retentionFunction } from "../../infra/sql/operations-names";
 
+/** Runs `fn` in a transaction that is rolled back: a queued request is never sent, a row never stays. */
+function rolledBack<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  return withClient(async (client) => {
+    await client.query("begin");
+    try {
+      return await fn(client);
+    } finally {
+      await client.query("rollback");
+    }
+  });
+}
+
 async function logRow(client: Client, id: string) {
   const { rows } = await client.query(`select status, http_status, error_message, triggered_at from ${qualified(logTable)} where id = $1`, [id]);
   return rows[0];
@@ -58,69 +70,54 @@ describe("a manual call cannot settle a scheduled run", () => {
     ["another job", { job: "manual", at: "l.triggered_at" }],
     ["its own job and trigger time, as the function records a signed run (the control)", { job: defaultJobName, at: "l.triggered_at" }],
   ])("a record naming the run's id with %s", (what, forged) =>
-    withClient(async (client) => {
-      await client.query("begin");
-      try {
-        const run = await dispatchUnsent(client);
-        await client.query(
-          `insert into net._http_response (id, status_code, content_type, headers, content, timed_out, error_msg, created)
-           values ($1, 202, 'application/json', '{}'::jsonb, '{}', false, null, now())`,
-          [run.requestId],
-        );
-        await reconcile(client);
-        await client.query(
-          `insert into public.reminder_runs (job_name, cron_run_id, triggered_at, as_of, status, finished_at, evaluated, created, skipped, duration_ms)
-           select $1, l.id, ${forged.at}, current_date, 'succeeded', now(), 0, 0, 0, 1 from ${qualified(logTable)} l where l.id = $2`,
-          [forged.job, run.id],
-        );
-        await reconcile(client);
-        expect((await logRow(client, run.id)).status).toBe(what.includes("control") ? "succeeded" : "running");
-      } finally {
-        await client.query("rollback");
-      }
+    rolledBack(async (client) => {
+      const run = await dispatchUnsent(client);
+      await client.query(
+        `insert into net._http_response (id, status_code, content_type, headers, content, timed_out, error_msg, created)
+         values ($1, 202, 'application/json', '{}'::jsonb, '{}', false, null, now())`,
+        [run.requestId],
+      );
+      await reconcile(client);
+      await client.query(
+        `insert into public.reminder_runs (job_name, cron_run_id, triggered_at, as_of, status, finished_at, evaluated, created, skipped, duration_ms)
+         select $1, l.id, ${forged.at}, current_date, 'succeeded', now(), 0, 0, 0, 1 from ${qualified(logTable)} l where l.id = $2`,
+        [forged.job, run.id],
+      );
+      await reconcile(client);
+      expect((await logRow(client, run.id)).status).toBe(what.includes("control") ? "succeeded" : "running");
     }));
 });
 
 test.each([500, 401, 404])("the function's own succeeded record settles the run even when net._http_response says %s", (statusCode) =>
-  withClient(async (client) => {
-    await client.query("begin");
-    try {
-      const run = await dispatchUnsent(client);
-      await client.query(
-        `insert into public.reminder_runs (job_name, cron_run_id, triggered_at, as_of, status, finished_at, evaluated, created, skipped, duration_ms)
-         select l.job_name, l.id, l.triggered_at, current_date, 'succeeded', now(), 2, 2, 0, 1 from ${qualified(logTable)} l where l.id = $1`,
-        [run.id],
-      );
-      await client.query(`set local role ${cronRunnerRole}`);
-      await client.query(
-        `insert into net._http_response (id, status_code, content_type, headers, content, timed_out, error_msg, created)
-         values ($1, $2, 'application/json', '{}'::jsonb, '{"reason":"replayed"}', false, null, now())`,
-        [run.requestId, statusCode],
-      );
-      await client.query("reset role");
-      await reconcile(client);
-      expect(await logRow(client, run.id)).toMatchObject({ status: "succeeded", error_message: null });
-    } finally {
-      await client.query("rollback");
-    }
+  rolledBack(async (client) => {
+    const run = await dispatchUnsent(client);
+    await client.query(
+      `insert into public.reminder_runs (job_name, cron_run_id, triggered_at, as_of, status, finished_at, evaluated, created, skipped, duration_ms)
+       select l.job_name, l.id, l.triggered_at, current_date, 'succeeded', now(), 2, 2, 0, 1 from ${qualified(logTable)} l where l.id = $1`,
+      [run.id],
+    );
+    await client.query(`set local role ${cronRunnerRole}`);
+    await client.query(
+      `insert into net._http_response (id, status_code, content_type, headers, content, timed_out, error_msg, created)
+       values ($1, $2, 'application/json', '{}'::jsonb, '{"reason":"replayed"}', false, null, now())`,
+      [run.requestId, statusCode],
+    );
+    await client.query("reset role");
+    await reconcile(client);
+    expect(await logRow(client, run.id)).toMatchObject({ status: "succeeded", error_message: null });
   }));
 
 test.each([200, 202])("the skipped row names the status the run in flight was answered with (%s)", (httpStatus) =>
-  withClient(async (client) => {
-    await client.query("begin");
-    try {
-      const { rows } = await client.query(
-        `insert into ${qualified(logTable)} (job_name, status, http_status) values ($1, 'running', $2) returning id`,
-        [defaultJobName, httpStatus],
-      );
-      const { rows: skipped } = await asCronRunner(client, () => client.query("select public.dispatch_reminder_run($1) as id", [defaultJobName]));
-      expect(await logRow(client, skipped[0].id)).toMatchObject({
-        status: "skipped",
-        error_message: `run ${rows[0].id} is still running in the reminder function (answered ${httpStatus})`,
-      });
-    } finally {
-      await client.query("rollback");
-    }
+  rolledBack(async (client) => {
+    const { rows } = await client.query(
+      `insert into ${qualified(logTable)} (job_name, status, http_status) values ($1, 'running', $2) returning id`,
+      [defaultJobName, httpStatus],
+    );
+    const { rows: skipped } = await asCronRunner(client, () => client.query("select public.dispatch_reminder_run($1) as id", [defaultJobName]));
+    expect(await logRow(client, skipped[0].id)).toMatchObject({
+      status: "skipped",
+      error_message: `run ${rows[0].id} is still running in the reminder function (answered ${httpStatus})`,
+    });
   }));
 
 describe("cron_runner reaches retention and dispatch only as its jobs do", () => {
@@ -165,36 +162,26 @@ describe("rows dated ahead, written before the log's RLS was tightened", () => {
     ).rows[0].id as string;
 
   test("status believes none: no last success in 2099, no run listed, and the no-success alert holds", () =>
-    withClient(async (client) => {
-      await client.query("begin");
-      try {
-        await ahead(client);
-        const { json } = await status(client, job);
-        const shown = json as { lastSuccessAt: string | null; runs: unknown[]; alerts: { code: string }[]; successRate: { succeeded: number } };
-        expect(shown.lastSuccessAt).toBeNull();
-        expect(shown.runs).toEqual([]);
-        expect(shown.successRate.succeeded).toBe(0);
-        expect(shown.alerts.map((alert) => alert.code)).toContain("no-success");
-      } finally {
-        await client.query("rollback");
-      }
+    rolledBack(async (client) => {
+      await ahead(client);
+      const { json } = await status(client, job);
+      const shown = json as { lastSuccessAt: string | null; runs: unknown[]; alerts: { code: string }[]; successRate: { succeeded: number } };
+      expect(shown.lastSuccessAt).toBeNull();
+      expect(shown.runs).toEqual([]);
+      expect(shown.successRate.succeeded).toBe(0);
+      expect(shown.alerts.map((alert) => alert.code)).toContain("no-success");
     }));
 
   test("the upgrade marks each one failed, saying why, and applying it again changes nothing", () =>
-    withClient(async (client) => {
-      await client.query("begin");
-      try {
-        const id = await ahead(client);
-        await client.query(cronMigrationSql());
-        const { rows } = await client.query(`select status, error_message from ${qualified(logTable)} where id = $1`, [id]);
-        expect(rows[0].status).toBe("failed");
-        expect(rows[0].error_message).toMatch(/^dated 2099-01-01 00:00:00 UTC, ahead of the upgrade at .+ UTC: no run; it was written before the log's row level security let cron_runner append only a skip dated now, and status, its alerts and the catch-up ignore it$/);
-        await client.query(cronMigrationSql());
-        const { rows: again } = await client.query(`select status, error_message from ${qualified(logTable)} where id = $1`, [id]);
-        expect(again).toEqual(rows);
-      } finally {
-        await client.query("rollback");
-      }
+    rolledBack(async (client) => {
+      const id = await ahead(client);
+      await client.query(cronMigrationSql());
+      const { rows } = await client.query(`select status, error_message from ${qualified(logTable)} where id = $1`, [id]);
+      expect(rows[0].status).toBe("failed");
+      expect(rows[0].error_message).toMatch(/^dated 2099-01-01 00:00:00 UTC, ahead of the upgrade at .+ UTC: no run; it was written before the log's row level security let cron_runner append only a skip dated now, and status, its alerts and the catch-up ignore it$/);
+      await client.query(cronMigrationSql());
+      const { rows: again } = await client.query(`select status, error_message from ${qualified(logTable)} where id = $1`, [id]);
+      expect(again).toEqual(rows);
     }));
 });
 
@@ -205,14 +192,9 @@ describe("the per-job lock is the owner's functions' alone", () => {
       await holder.query(`set local role ${role}`);
       await holder.query("select pg_advisory_xact_lock(hashtext('reminder-cron'), hashtext($1))", [defaultJobName]);
       try {
-        await withClient(async (client) => {
-          await client.query("begin");
-          try {
-            const run = await dispatchUnsent(client);
-            expect((await logRow(client, run.id)).status).toBe("dispatched");
-          } finally {
-            await client.query("rollback");
-          }
+        await rolledBack(async (client) => {
+          const run = await dispatchUnsent(client);
+          expect((await logRow(client, run.id)).status).toBe("dispatched");
         });
       } finally {
         await holder.query("rollback");
@@ -234,27 +216,17 @@ describe("assignments the migration created refuse future dates from every write
     ["insert with last_contact_date", "insert into public.assignments (peer_mentor_id, contact_id, last_contact_date) select gen_random_uuid(), gen_random_uuid(), '2099-01-01' where $1::uuid is not null"],
     ["insert with assigned_on", "insert into public.assignments (peer_mentor_id, contact_id, assigned_on) select gen_random_uuid(), gen_random_uuid(), '2099-01-01' where $1::uuid is not null"],
   ])("service_role: %s in 2099 is refused", (_what, sql) =>
-    withClient(async (client) => {
-      await client.query("begin");
-      try {
-        const { rows } = await client.query("insert into public.assignments (peer_mentor_id, contact_id) values (gen_random_uuid(), gen_random_uuid()) returning id");
-        await client.query("set local role service_role");
-        const error = await client.query(sql, [rows[0].id]).catch((e) => e);
-        expect([error.code, error.message]).toEqual(["23514", expect.stringMatching(/^assignment .* is dated .*2099-01-01.*, which is in the future$/)]);
-      } finally {
-        await client.query("rollback");
-      }
+    rolledBack(async (client) => {
+      const { rows } = await client.query("insert into public.assignments (peer_mentor_id, contact_id) values (gen_random_uuid(), gen_random_uuid()) returning id");
+      await client.query("set local role service_role");
+      const error = await client.query(sql, [rows[0].id]).catch((e) => e);
+      expect([error.code, error.message]).toEqual(["23514", expect.stringMatching(/^assignment .* is dated .*2099-01-01.*, which is in the future$/)]);
     }));
 
   test("today's and past dates are written as before", () =>
-    withClient(async (client) => {
-      await client.query("begin");
-      try {
-        await client.query("set local role service_role");
-        await client.query("insert into public.assignments (peer_mentor_id, contact_id, assigned_on) values (gen_random_uuid(), gen_random_uuid(), current_date)");
-        await client.query("insert into public.assignments (peer_mentor_id, contact_id, assigned_on) values (gen_random_uuid(), gen_random_uuid(), current_date - 30)");
-      } finally {
-        await client.query("rollback");
-      }
+    rolledBack(async (client) => {
+      await client.query("set local role service_role");
+      await client.query("insert into public.assignments (peer_mentor_id, contact_id, assigned_on) values (gen_random_uuid(), gen_random_uuid(), current_date)");
+      await client.query("insert into public.assignments (peer_mentor_id, contact_id, assigned_on) values (gen_random_uuid(), gen_random_uuid(), current_date - 30)");
     }));
 });
