@@ -2,13 +2,16 @@
  * The alerts `status` reports and exits 1 on, for monitoring: computed from rows already read, so the
  * rules are plain and tested without waiting for time to pass.
  */
-import { reconcileJobName, retiredVaultSecret, runOutcomeDeadlineSeconds, vaultSecrets } from "../infra/sql/names";
+import { dispatchLockTable, lockSkipMessage, qualified, reconcileJobName, retiredVaultSecret, runOutcomeDeadlineSeconds, vaultSecrets } from "../infra/sql/names";
 import { alertThresholds } from "../infra/sql/operations-names";
 import { humanDuration, runDurationMs, utc } from "./format";
 import { jobMissingMessage } from "./job-missing";
 import { FunctionRunRow, RunRow } from "./queries";
 
-export type AlertCode = "job-missing" | "stuck-run" | "failed-run" | "long-run" | "no-success" | "exposed-credential";
+export type AlertCode = "job-missing" | "stuck-run" | "failed-run" | "long-run" | "no-success" | "exposed-credential" | "lone-skip";
+
+/** How near a lock skip the dispatch that held the lock is logged: both start within the same instant. */
+const lockSkipWindowMs = 60_000;
 
 export interface Alert {
   code: AlertCode;
@@ -64,6 +67,24 @@ export function alerts(input: AlertInput): Alert[] {
       message:
         `The latest run, ${latest.id} (triggered ${utc(latest.triggered_at)}), failed${latest.http_status ? ` with HTTP ${latest.http_status}` : ""}: ${latest.error_message ?? "(no reason recorded)"}. ` +
         `Fix the cause; the next trigger runs again, or now: reminder-cron run-now.`,
+    });
+  }
+  // A skip for the lock is explained by the dispatch that held it, logged beside it. With none, something else
+  // holds the lock (a session left in a transaction, or a forger of an earlier release's advisory key), and
+  // every dispatch would be a silent skip until no-success notices, 26 hours later.
+  for (const skip of input.recent) {
+    if (skip.status !== "skipped" || skip.error_message !== lockSkipMessage) continue;
+    const at = new Date(skip.triggered_at).getTime();
+    const beside = input.recent.some(
+      (other) => other.status !== "skipped" && Math.abs(new Date(other.triggered_at).getTime() - at) <= lockSkipWindowMs,
+    );
+    if (beside) continue;
+    found.push({
+      code: "lone-skip",
+      runId: Number(skip.id),
+      message:
+        `Run ${skip.id} (triggered ${utc(skip.triggered_at)}) was skipped as if another dispatch of the job were starting, but none was logged within ${lockSkipWindowMs / 1000} s of it: ` +
+        `a session holds the job's lock (select * from pg_locks where relation = '${qualified(dispatchLockTable)}'::regclass;); end it, then reminder-cron run-now.`,
     });
   }
   const tooLong = minutes(alertThresholds.longRunMinutes);

@@ -28,6 +28,12 @@ export interface JobRow {
   username: string;
 }
 
+/**
+ * No row dated ahead is a run: an earlier release let any role append one ('succeeded' in 2099 silenced every
+ * alert), and the upgrade marks those failed. A row's triggered_at is its insert's now(), never later.
+ */
+const notAhead = "l.triggered_at <= now()";
+
 const runColumns = `l.id, l.job_name, l.triggered_at, l.status, l.http_status, l.error_message, l.finished_at, c.occurrence as catch_up_of
   from ${qualified(logTable)} l
   left join ${qualified(catchUpTable)} c on c.run_id = l.id`;
@@ -50,12 +56,12 @@ export async function companionJobs(client: Client, jobName: string): Promise<Jo
 }
 
 export async function lastRuns(client: Client, jobName: string, limit: number): Promise<RunRow[]> {
-  const { rows } = await client.query<RunRow>(`select ${runColumns} where l.job_name = $1 order by l.triggered_at desc limit $2`, [jobName, limit]);
+  const { rows } = await client.query<RunRow>(`select ${runColumns} where l.job_name = $1 and ${notAhead} order by l.triggered_at desc limit $2`, [jobName, limit]);
   return rows;
 }
 
 export async function runsSince(client: Client, jobName: string, since: Date): Promise<RunRow[]> {
-  const { rows } = await client.query<RunRow>(`select ${runColumns} where l.job_name = $1 and l.triggered_at >= $2 order by l.triggered_at desc`, [
+  const { rows } = await client.query<RunRow>(`select ${runColumns} where l.job_name = $1 and l.triggered_at >= $2 and ${notAhead} order by l.triggered_at desc`, [
     jobName,
     since,
   ]);
@@ -85,7 +91,7 @@ export async function stuckRuns(client: Client, jobName: string, dispatchedMinut
 
 export async function lastSuccessAt(client: Client, jobName: string): Promise<Date | null> {
   const { rows } = await client.query(
-    `select triggered_at from ${qualified(logTable)} where job_name = $1 and status = 'succeeded' order by triggered_at desc limit 1`,
+    `select l.triggered_at from ${qualified(logTable)} l where l.job_name = $1 and l.status = 'succeeded' and ${notAhead} order by l.triggered_at desc limit 1`,
     [jobName],
   );
   return rows[0]?.triggered_at ?? null;
@@ -101,7 +107,7 @@ export interface OutcomeCounts {
 
 export async function outcomeCounts(client: Client, jobName: string, since: Date): Promise<OutcomeCounts> {
   const { rows } = await client.query<{ status: keyof OutcomeCounts; n: number }>(
-    `select status, count(*)::int as n from ${qualified(logTable)} where job_name = $1 and triggered_at >= $2 group by status`,
+    `select l.status, count(*)::int as n from ${qualified(logTable)} l where l.job_name = $1 and l.triggered_at >= $2 and ${notAhead} group by l.status`,
     [jobName, since],
   );
   const counts: OutcomeCounts = { succeeded: 0, failed: 0, skipped: 0, dispatched: 0, running: 0 };

@@ -162,7 +162,7 @@ export async function verify(options: VerifyOptions): Promise<Outcome> {
       target,
       `select l.status, l.triggered_at, l.http_status, l.error_message,
               l.status = 'dispatched' and l.triggered_at < now() - interval '${alertThresholds.stuckAfterMinutes} minutes' as stuck
-         from ${qualified(logTable)} l where l.job_name = ${lit(jobName)} order by l.triggered_at desc limit 1`,
+         from ${qualified(logTable)} l where l.job_name = ${lit(jobName)} and l.triggered_at <= now() order by l.triggered_at desc limit 1`,
     );
     if (last) {
       const detail = `${last.status} at ${new Date(last.triggered_at).toISOString()}${last.http_status ? ` (HTTP ${last.http_status})` : ""}${last.error_message ? `: ${last.error_message.slice(0, 160)}` : ""}`;

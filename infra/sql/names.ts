@@ -18,6 +18,16 @@ export const cronRunnerRole = "cron_runner";
 
 export const logTable = { schema: "public", name: "cron_execution_log" } as const;
 
+/**
+ * One row per dispatched job, locked by the dispatch while it runs: the per-job lock. A row lock, not an
+ * advisory key: any role may take any advisory key (a held one made every dispatch a silent skip), and none
+ * but the owner may lock a row of a table it has no privilege on.
+ */
+export const dispatchLockTable = { schema: "public", name: "reminder_cron_dispatch_locks" } as const;
+
+/** What a dispatch records when its job's lock is held; `status` alerts on one with no dispatch beside it. */
+export const lockSkipMessage = "another dispatch of this job was starting at the same moment";
+
 export const dispatchFunction = { schema: "public", name: "dispatch_reminder_run", signature: "text" } as const;
 export const reconcileFunction = { schema: "public", name: "reconcile_reminder_runs", signature: "" } as const;
 

@@ -3,7 +3,7 @@
  * Rendered into supabase/migrations/20261128070000_reminder_cron_operations.sql; every statement is safe to
  * run again. It builds on the register_reminder_cron migration and changes nothing of it.
  */
-import { cronRunnerRole, defaultJobName, logTable, qualified } from "./names";
+import { cronRunnerRole, defaultJobName, dispatchLockTable, logTable, qualified } from "./names";
 import {
   alertThresholds,
   catchUpFunction,
@@ -15,6 +15,7 @@ import {
   minimumRetention,
   previousOccurrenceFunction,
   pruneFunction,
+  retentionFunction,
   retentionJobName,
   retentionSchedule,
   scheduleFieldsFunction,
@@ -27,7 +28,7 @@ import { sqlLiteral } from "./literal";
 const lit = sqlLiteral;
 
 export const catchUpCommand = (jobName: string) => `select ${qualified(catchUpFunction)}(${lit(jobName)})`;
-export const pruneCommand = `select * from ${qualified(pruneFunction)}()`;
+export const pruneCommand = `select * from ${qualified(retentionFunction)}()`;
 
 const setSecretSql = (name: string, value: string) =>
   `select vault.update_secret((select id from vault.secrets where name = ${lit(name)}), ${lit(value)}); ` +
@@ -69,6 +70,10 @@ function header(): string {
 --   Job ${lit(retentionJobName)}, daily at ${retentionSchedule} (UTC). Deletes cron_execution_log rows (and their
 --   catch-up records) and cron.job_run_details rows of ${cronRunnerRole}'s jobs older than the given ages, through indexes.
 --   Refuses ages under ${minimumRetention}: the ${alertThresholds.noSuccessHours}-hour alert reads those rows. Returns the numbers deleted.
+--   The owner's (postgres) only: with ages of its choosing, a caller could empty the log down to the floor.
+--
+-- ${qualified(retentionFunction)}()
+--   What job ${lit(retentionJobName)} runs as ${cronRunnerRole}: the function above with the configured ages, no argument.
 --
 -- Settings (optional Vault secrets, read at each run; none is secret, Vault is where the schedule lives too):
 --   ${catchUpWindow.secret}        default ${lit(catchUpWindow.default)}
@@ -468,9 +473,6 @@ declare
   occurrence  timestamptz;
   run_id      bigint;
 begin
-  -- One catch-up of a job at a time: a second caller waits here, then finds the first one's run below.
-  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('reminder-cron-catch-up'), pg_catalog.hashtext(job_name));
-
   window_size := coalesce(catch_up_window, ${qualified(settingFunction)}(${lit(intervalSettings.catchUpWindow.secret)}, ${lit(intervalSettings.catchUpWindow.default)}));
 
   select j.schedule, j.active into job
@@ -481,6 +483,13 @@ begin
   if not found or not job.active then
     return null;
   end if;
+
+  -- One catch-up of a job at a time: a second caller waits here, then finds the first one's run below. The
+  -- lock is the job's row of the dispatch lock, which no role but the owner may lock (an advisory key, which
+  -- any role may take, would hold every catch-up); the dispatch below takes it again in this transaction.
+  insert into ${qualified(dispatchLockTable)} as k (job_name) values (catch_up_reminder_run.job_name)
+      on conflict on constraint ${dispatchLockTable.name}_pkey do nothing;
+  perform 1 from ${qualified(dispatchLockTable)} k where k.job_name = catch_up_reminder_run.job_name for update;
 
   -- pg_cron 1.5+ reads schedules in cron.timezone (GMT unless set); 1.4 always in GMT.
   begin
@@ -498,8 +507,10 @@ begin
   end if;
 
   -- It ran since (on schedule, by hand, or caught up already; whatever that run's outcome, and a run refused
-  -- as skipped does not count), or it never ran before (a fresh install).
-  if exists (select 1 from ${qualified(logTable)} l where l.job_name = catch_up_reminder_run.job_name and l.triggered_at >= occurrence and l.status <> 'skipped')
+  -- as skipped does not count), or it never ran before (a fresh install). A row dated ahead is no run since:
+  -- an earlier release let any role append one.
+  if exists (select 1 from ${qualified(logTable)} l where l.job_name = catch_up_reminder_run.job_name and l.triggered_at >= occurrence
+                                                      and l.triggered_at <= now() and l.status <> 'skipped')
      or not exists (select 1 from ${qualified(logTable)} l where l.job_name = catch_up_reminder_run.job_name and l.triggered_at < occurrence)
   then
     return null;
@@ -565,6 +576,20 @@ begin
   get diagnostics run_detail_rows = row_count;
 end
 $$;
+
+-- The job's entry point takes no argument: cron_runner may prune only as configured, never with ages of its
+-- own choosing (any at or above the floor would otherwise empty most of the log).
+create or replace function ${qualified(retentionFunction)}(out log_rows integer, out run_detail_rows integer)
+language sql
+volatile
+security definer
+set search_path = ''
+as $$
+  select p.log_rows, p.run_detail_rows from ${qualified(pruneFunction)}() p;
+$$;
+
+comment on function ${qualified(retentionFunction)}() is
+  'Prunes as configured (${qualified(pruneFunction)} with its default ages); what job ${retentionJobName} runs as ${cronRunnerRole}, who may not choose the ages.';
 
 comment on function ${qualified(pruneFunction)}(interval, interval) is
   'Deletes cron_execution_log rows older than log_older_than (default: Vault ${intervalSettings.logRetention.secret}, else ${intervalSettings.logRetention.default}) and ${cronRunnerRole}''s cron.job_run_details rows older than run_details_older_than (default: Vault ${intervalSettings.runDetailsRetention.secret}, else ${intervalSettings.runDetailsRetention.default}). Runs daily as job ${retentionJobName}.';`;

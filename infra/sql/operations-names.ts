@@ -15,6 +15,8 @@ export const retentionSchedule = "17 3 * * *";
 
 export const catchUpFunction = { schema: "public", name: "catch_up_reminder_run", signature: "text, interval" } as const;
 export const pruneFunction = { schema: "public", name: "prune_reminder_cron_history", signature: "interval, interval" } as const;
+/** The retention job's entry point: the configured ages only, so cron_runner cannot choose its own cut-offs. */
+export const retentionFunction = { schema: "public", name: "apply_reminder_cron_retention", signature: "" } as const;
 export const settingFunction = { schema: "public", name: "reminder_cron_interval_setting", signature: "text, text" } as const;
 export const scheduleFieldsFunction = { schema: "public", name: "cron_schedule_fields", signature: "text, text" } as const;
 export const previousOccurrenceFunction = { schema: "public", name: "cron_previous_occurrence", signature: "text, timestamp with time zone, interval, text" } as const;

@@ -2,8 +2,8 @@
  * The privilege matrix of the trigger, as data. The migration renders GRANT/REVOKE statements from it and
  * the Pulumi component creates one postgresql.Grant per entry from it, so the two cannot drift.
  */
-import { acceptSignedFunction, cronRunnerRole, dispatchFunction, logTable, reconcileFunction, signedRequestsTable } from "./names";
-import { catchUpFunction, catchUpTable, previousOccurrenceFunction, pruneFunction, scheduleFieldsFunction, settingFunction } from "./operations-names";
+import { acceptSignedFunction, cronRunnerRole, dispatchFunction, dispatchLockTable, logTable, reconcileFunction, signedRequestsTable } from "./names";
+import { catchUpFunction, catchUpTable, previousOccurrenceFunction, pruneFunction, retentionFunction, scheduleFieldsFunction, settingFunction } from "./operations-names";
 
 export type TablePrivilege = "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "TRUNCATE" | "REFERENCES" | "TRIGGER";
 
@@ -50,7 +50,11 @@ export const grants: Grant[] = [
 
 /** Our own objects, whose PUBLIC and API-role privileges the migration revokes before granting the matrix. */
 export const ownObjects: OwnObjects = {
-  tables: [`${logTable.schema}.${logTable.name}`, `${signedRequestsTable.schema}.${signedRequestsTable.name}`],
+  tables: [
+    `${logTable.schema}.${logTable.name}`,
+    `${signedRequestsTable.schema}.${signedRequestsTable.name}`,
+    `${dispatchLockTable.schema}.${dispatchLockTable.name}`,
+  ],
   // Supabase's default privileges give the API roles USAGE and UPDATE on a new sequence too: setval on the
   // log's id would let them break every insert. Identity inserts need no privilege on it.
   sequences: [`${logTable.schema}.${logTable.name}_id_seq`],
@@ -80,9 +84,13 @@ export interface OwnObjects {
   functions: string[];
 }
 
-/** REVOKE everything on the given objects from PUBLIC and the API roles, then GRANT exactly `matrix`. */
+/**
+ * REVOKE everything on the given objects from PUBLIC, the API roles and cron_runner, then GRANT exactly
+ * `matrix`: cron_runner's too, so what an earlier release granted it (prune_reminder_cron_history, with
+ * ages of its choosing) goes on upgrade.
+ */
 function renderPrivileges(objects: OwnObjects, matrix: Grant[]): string {
-  const everyone = ["public", ...apiRoles].join(", ");
+  const everyone = ["public", ...apiRoles, cronRunnerRole].join(", ");
   return [
     ...objects.tables.map((table) => `revoke all on table ${table} from ${everyone};`),
     ...objects.sequences.map((sequence) => `revoke all on sequence ${sequence} from ${everyone};`),
@@ -101,14 +109,14 @@ export const renderGrants = (): string => renderPrivileges(ownObjects, grants);
  */
 export const operationsGrants: Grant[] = [
   { kind: "function", role: cronRunnerRole, schema: catchUpFunction.schema, function: catchUpFunction.name, signature: catchUpFunction.signature },
-  { kind: "function", role: cronRunnerRole, schema: pruneFunction.schema, function: pruneFunction.name, signature: pruneFunction.signature },
+  { kind: "function", role: cronRunnerRole, schema: retentionFunction.schema, function: retentionFunction.name, signature: retentionFunction.signature },
   { kind: "table", role: "service_role", schema: catchUpTable.schema, table: catchUpTable.name, privileges: ["SELECT"] },
 ];
 
 export const operationsObjects: OwnObjects = {
   tables: [qualifiedName(catchUpTable)],
   sequences: [],
-  functions: [catchUpFunction, pruneFunction, settingFunction, scheduleFieldsFunction, previousOccurrenceFunction].map(
+  functions: [catchUpFunction, pruneFunction, retentionFunction, settingFunction, scheduleFieldsFunction, previousOccurrenceFunction].map(
     (fn) => `${qualifiedName(fn)}(${fn.signature})`,
   ),
 };

@@ -277,7 +277,12 @@ ${lockedDown("public.assignments")}
 -- The app's backend (service_role) manages assignments but cannot write last_contact_date: only activities
 -- and the audited correction move it.
 grant select, insert, delete on table public.assignments to service_role;
-grant update (peer_mentor_id, contact_id, status, follow_up_interval_days, assigned_on) on table public.assignments to service_role;`,
+grant update (peer_mentor_id, contact_id, status, follow_up_interval_days, assigned_on) on table public.assignments to service_role;
+
+-- Every writer, service_role included, is refused a date ahead (see refuse_future_assignment_dates).
+create trigger assignments_refuse_future_dates
+  before insert or update of assigned_on, last_contact_date on public.assignments
+  for each row execute function public.refuse_future_assignment_dates();`,
   );
 
 const activities = () =>
@@ -343,6 +348,33 @@ $$;
 
 comment on function public.keep_last_contact_date() is
   'Moves assignments.last_contact_date forward to the latest activity inserted or updated, whatever its registration path.';
+`;
+
+/**
+ * A follow-up is due from assigned_on or last_contact_date: either dated ahead pushes the assignment's
+ * reminders out, with no audit row, although the audited correction refuses a future date. On an assignments
+ * table created here every writer is refused the same way; an app's own table is the app's and left alone.
+ */
+const futureDates = () => `
+create or replace function public.refuse_future_assignment_dates()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if new.assigned_on > current_date + ${contactDateSlackDays} or new.last_contact_date > current_date + ${contactDateSlackDays} then
+    raise exception 'assignment % is dated % (%), which is in the future', new.id,
+          case when new.assigned_on > current_date + ${contactDateSlackDays} then new.assigned_on else new.last_contact_date end,
+          case when new.assigned_on > current_date + ${contactDateSlackDays} then 'assigned_on' else 'last_contact_date' end
+      using errcode = 'check_violation',
+            hint    = 'A date ahead would silence the assignment''s reminders until then: give the day it happened (today at the latest).';
+  end if;
+  return new;
+end
+$$;
+
+comment on function public.refuse_future_assignment_dates() is
+  'Trigger of an assignments table created by reminder-cron: refuses assigned_on or last_contact_date dated ahead, from every writer.';
 `;
 
 const corrections = () => `
@@ -647,6 +679,7 @@ revoke all on table public.reminder_runs, public.assignment_contact_corrections
 revoke all on sequence public.reminder_runs_id_seq, public.assignment_contact_corrections_id_seq
   from public, anon, authenticated, service_role;
 revoke all on function public.keep_last_contact_date(),
+                       public.refuse_future_assignment_dates(),
                        public.correct_last_contact_date(uuid, date, text, text),
                        public.begin_reminder_run(text, bigint, timestamptz),
                        public.evaluate_reminder_run(bigint),
@@ -670,6 +703,7 @@ export function renderReminderDataMigration(): string {
     header(),
     adoptionCheck(),
     contactTrigger(),
+    futureDates(),
     assignments(),
     activities(),
     corrections(),

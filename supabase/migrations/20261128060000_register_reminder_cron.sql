@@ -100,6 +100,18 @@ comment on column public.cron_execution_log.http_status is 'The status the funct
 comment on column public.cron_execution_log.request_id is 'net.http_request_queue / net._http_response id of the call.';
 
 create index if not exists cron_execution_log_triggered_at_idx on public.cron_execution_log (triggered_at);
+
+-- An earlier release let any role append any row, so a log may hold rows dated ahead ('succeeded' in 2099
+-- silenced every alert). Status, its alerts and the catch-up now ignore rows dated ahead; here each one is
+-- marked failed, saying why, so nothing else that reads the log believes it either. Once marked, a row is
+-- left alone: applying this again changes nothing.
+update public.cron_execution_log l
+   set status        = 'failed',
+       error_message = format('dated %s UTC, ahead of the upgrade at %s UTC: no run; it was written before the log''s row level security '
+                              'let cron_runner append only a skip dated now, and status, its alerts and the catch-up ignore it',
+                              to_char(l.triggered_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS'), to_char(now() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS'))
+ where l.triggered_at > now()
+   and (l.status <> 'failed' or l.error_message is null or l.error_message not like 'dated % UTC, ahead of the upgrade at %');
 create index if not exists cron_execution_log_job_triggered_at_idx on public.cron_execution_log (job_name, triggered_at desc);
 create index if not exists cron_execution_log_dispatched_idx on public.cron_execution_log (request_id) where status = 'dispatched';
 -- Reconcile reads the runs answered 202 every minute; these are a handful in a log of any length.
@@ -153,6 +165,16 @@ $$;
 comment on function public.accept_signed_reminder_request(bigint, text, timestamptz) is
   'Records a signed run id as used and returns true, or returns false when it was used before (a replay). Called by the ReminderSchedulerService after the signature checked out.';
 
+create table if not exists public.reminder_cron_dispatch_locks (
+  job_name text primary key
+);
+
+comment on table public.reminder_cron_dispatch_locks is
+  'The per-job dispatch lock: dispatch_reminder_run locks its job''s row (for update skip locked), so a second dispatch of the job is skipped. No role but the owner may lock a row here.';
+
+-- RLS on and no policy: only the owner, through dispatch_reminder_run, reads or locks a row.
+alter table public.reminder_cron_dispatch_locks enable row level security;
+
 create or replace function public.dispatch_reminder_run(job_name text default 'daily-reminder-eval')
 returns bigint
 language plpgsql
@@ -164,6 +186,7 @@ declare
   run_id           bigint;
   in_flight        bigint;
   in_flight_status text;
+  in_flight_http   integer;
   url              text;
   signing_key      text;
   problem          text;
@@ -171,8 +194,21 @@ declare
   trigger_at       text;
   signed_at        bigint;
 begin
+  -- Only a job cron_runner runs is dispatched: the lock and the in-flight check are per job name, so
+  -- any other name ('daily-reminder-eval ', 'x') would run the function beside the real job's run.
+  if not exists (select 1 from cron.job j where j.jobname = dispatch_reminder_run.job_name and j.username = 'cron_runner') then
+    raise exception '% is not a pg_cron job of cron_runner: only a registered job is dispatched', quote_literal(job_name)
+      using errcode = 'invalid_parameter_value',
+            hint    = 'Name a job of select jobname from cron.job where username = ''cron_runner''; e.g. ''daily-reminder-eval''.';
+  end if;
+
   -- Two dispatches of one job never overlap: the second is recorded as skipped, not queued behind the first.
-  if not pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('reminder-cron'), pg_catalog.hashtext(job_name)) then
+  -- The lock is the job's row in public.reminder_cron_dispatch_locks, which no role but the owner may lock (an
+  -- advisory key, which any role may take, let anyone turn every dispatch into a skip).
+  insert into public.reminder_cron_dispatch_locks as k (job_name) values (dispatch_reminder_run.job_name)
+      on conflict on constraint reminder_cron_dispatch_locks_pkey do nothing;
+  perform 1 from public.reminder_cron_dispatch_locks k where k.job_name = dispatch_reminder_run.job_name for update skip locked;
+  if not found then
     insert into public.cron_execution_log (job_name, status, error_message, finished_at)
     values (job_name, 'skipped', 'another dispatch of this job was starting at the same moment', now())
     returning id into run_id;
@@ -181,7 +217,7 @@ begin
 
   -- In flight: awaiting pg_net's answer, or answered 202 and still running. Each for a bounded time only
   -- (reconcile fails either by then), so a run that never finishes cannot block the next for good.
-  select l.id, l.status into in_flight, in_flight_status
+  select l.id, l.status, l.http_status into in_flight, in_flight_status, in_flight_http
     from public.cron_execution_log l
    where l.job_name = dispatch_reminder_run.job_name
      and (   (l.status = 'dispatched' and l.triggered_at > now() - interval '120 seconds')
@@ -194,7 +230,8 @@ begin
     insert into public.cron_execution_log (job_name, status, error_message, finished_at)
     values (job_name, 'skipped',
             case in_flight_status
-              when 'running' then format('run %s is still running in the reminder function (answered 202)', in_flight)
+              -- The status it was answered with, as recorded: a 200 also waits here until its record settles it.
+              when 'running' then format('run %s is still running in the reminder function (answered %s)', in_flight, in_flight_http)
               else format('run %s is still awaiting its answer', in_flight)
             end,
             now())
@@ -287,7 +324,11 @@ begin
     get diagnostics changed = row_count;
     settled := settled + changed;
 
-    -- A run answered 2xx ends as the function's own record (public.reminder_runs, by cron_run_id) says.
+    -- A run ends as the function's own record (public.reminder_runs) says. The record is the run's only if
+    -- it names the run's id, job and trigger time: the function stores a run id from a signed request alone,
+    -- and what was signed is those three. And the record is believed over pg_net's table, which every role
+    -- may write (a forged 500, or pg_net's own 'replayed' 401 when someone sent the queued request first):
+    -- a run failed by such an answer within the outcome deadline succeeded if its record says so.
     update public.cron_execution_log l
        set status        = case when r.status = 'succeeded' then 'succeeded' else 'failed' end,
            finished_at   = coalesce(r.finished_at, clock_timestamp()),
@@ -295,9 +336,16 @@ begin
                                 else format('the reminder function answered %s, then its run %s ended %s: %s', l.http_status, r.id, r.status, coalesce(r.error_message, '(no reason recorded)'))
                            end
       from public.reminder_runs r
-     where r.cron_run_id = l.id
-       and r.status <> 'running'
-       and l.status = 'running';
+     where r.cron_run_id  = l.id
+       and r.job_name     = l.job_name
+       -- To the millisecond: a function before this release stored the signed time through a JavaScript Date.
+       and date_trunc('milliseconds', r.triggered_at) = date_trunc('milliseconds', l.triggered_at)
+       and r.status      <> 'running'
+       and (   l.status = 'running'
+            or (    l.status = 'failed'
+                and r.status = 'succeeded'
+                and l.request_id is not null
+                and l.triggered_at > clock_timestamp() - interval '460 seconds'));
     get diagnostics changed = row_count;
     settled := settled + changed;
 
@@ -312,7 +360,8 @@ begin
            error_message    = format('no outcome %s s after its trigger (the Edge Function wall-clock limit is 400 s): its worker was stopped or lost its connection', 460)
      where r.id in (select s.id
                       from public.reminder_runs s
-                      join public.cron_execution_log l on l.id = s.cron_run_id
+                      join public.cron_execution_log l on l.id = s.cron_run_id and l.job_name = s.job_name
+                                                     and date_trunc('milliseconds', l.triggered_at) = date_trunc('milliseconds', s.triggered_at)
                      where l.status = 'running'
                        and l.triggered_at < clock_timestamp() - interval '460 seconds'
                        and s.status = 'running'
@@ -355,12 +404,13 @@ $$;
 comment on function public.reconcile_reminder_runs() is
   'Settles dispatched runs from net._http_response (2xx running, else failed), running ones from public.reminder_runs (so succeeded only by the function''s own record), and fails runs unanswered after 120 s or still running 460 s after their trigger. Runs every minute as job reminder-eval-reconcile.';
 
-revoke all on table public.cron_execution_log from public, anon, authenticated, service_role;
-revoke all on table public.reminder_signed_requests from public, anon, authenticated, service_role;
-revoke all on sequence public.cron_execution_log_id_seq from public, anon, authenticated, service_role;
-revoke all on function public.dispatch_reminder_run(text) from public, anon, authenticated, service_role;
-revoke all on function public.reconcile_reminder_runs() from public, anon, authenticated, service_role;
-revoke all on function public.accept_signed_reminder_request(bigint, text, timestamp with time zone) from public, anon, authenticated, service_role;
+revoke all on table public.cron_execution_log from public, anon, authenticated, service_role, cron_runner;
+revoke all on table public.reminder_signed_requests from public, anon, authenticated, service_role, cron_runner;
+revoke all on table public.reminder_cron_dispatch_locks from public, anon, authenticated, service_role, cron_runner;
+revoke all on sequence public.cron_execution_log_id_seq from public, anon, authenticated, service_role, cron_runner;
+revoke all on function public.dispatch_reminder_run(text) from public, anon, authenticated, service_role, cron_runner;
+revoke all on function public.reconcile_reminder_runs() from public, anon, authenticated, service_role, cron_runner;
+revoke all on function public.accept_signed_reminder_request(bigint, text, timestamp with time zone) from public, anon, authenticated, service_role, cron_runner;
 grant insert on table public.cron_execution_log to cron_runner;
 grant select on table public.cron_execution_log to service_role;
 grant execute on function public.dispatch_reminder_run(text) to cron_runner;

@@ -15,6 +15,10 @@
 --   Job 'reminder-eval-retention', daily at 17 3 * * * (UTC). Deletes cron_execution_log rows (and their
 --   catch-up records) and cron.job_run_details rows of cron_runner's jobs older than the given ages, through indexes.
 --   Refuses ages under 2 days: the 26-hour alert reads those rows. Returns the numbers deleted.
+--   The owner's (postgres) only: with ages of its choosing, a caller could empty the log down to the floor.
+--
+-- public.apply_reminder_cron_retention()
+--   What job 'reminder-eval-retention' runs as cron_runner: the function above with the configured ages, no argument.
 --
 -- Settings (optional Vault secrets, read at each run; none is secret, Vault is where the schedule lives too):
 --   reminder_catch_up_window        default '6 hours'
@@ -42,7 +46,7 @@
 --   select vault.update_secret((select id from vault.secrets where name = 'reminder_run_details_retention'), '30 days'); -- or, the first time: select vault.create_secret('30 days', 'reminder_run_details_retention');
 --
 -- Prune now:
---   select * from public.prune_reminder_cron_history();
+--   select * from public.apply_reminder_cron_retention();
 
 create table if not exists public.reminder_cron_catch_ups (
   job_name      text        not null,
@@ -422,9 +426,6 @@ declare
   occurrence  timestamptz;
   run_id      bigint;
 begin
-  -- One catch-up of a job at a time: a second caller waits here, then finds the first one's run below.
-  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('reminder-cron-catch-up'), pg_catalog.hashtext(job_name));
-
   window_size := coalesce(catch_up_window, public.reminder_cron_interval_setting('reminder_catch_up_window', '6 hours'));
 
   select j.schedule, j.active into job
@@ -435,6 +436,13 @@ begin
   if not found or not job.active then
     return null;
   end if;
+
+  -- One catch-up of a job at a time: a second caller waits here, then finds the first one's run below. The
+  -- lock is the job's row of the dispatch lock, which no role but the owner may lock (an advisory key, which
+  -- any role may take, would hold every catch-up); the dispatch below takes it again in this transaction.
+  insert into public.reminder_cron_dispatch_locks as k (job_name) values (catch_up_reminder_run.job_name)
+      on conflict on constraint reminder_cron_dispatch_locks_pkey do nothing;
+  perform 1 from public.reminder_cron_dispatch_locks k where k.job_name = catch_up_reminder_run.job_name for update;
 
   -- pg_cron 1.5+ reads schedules in cron.timezone (GMT unless set); 1.4 always in GMT.
   begin
@@ -452,8 +460,10 @@ begin
   end if;
 
   -- It ran since (on schedule, by hand, or caught up already; whatever that run's outcome, and a run refused
-  -- as skipped does not count), or it never ran before (a fresh install).
-  if exists (select 1 from public.cron_execution_log l where l.job_name = catch_up_reminder_run.job_name and l.triggered_at >= occurrence and l.status <> 'skipped')
+  -- as skipped does not count), or it never ran before (a fresh install). A row dated ahead is no run since:
+  -- an earlier release let any role append one.
+  if exists (select 1 from public.cron_execution_log l where l.job_name = catch_up_reminder_run.job_name and l.triggered_at >= occurrence
+                                                      and l.triggered_at <= now() and l.status <> 'skipped')
      or not exists (select 1 from public.cron_execution_log l where l.job_name = catch_up_reminder_run.job_name and l.triggered_at < occurrence)
   then
     return null;
@@ -519,17 +529,32 @@ begin
 end
 $$;
 
+-- The job's entry point takes no argument: cron_runner may prune only as configured, never with ages of its
+-- own choosing (any at or above the floor would otherwise empty most of the log).
+create or replace function public.apply_reminder_cron_retention(out log_rows integer, out run_detail_rows integer)
+language sql
+volatile
+security definer
+set search_path = ''
+as $$
+  select p.log_rows, p.run_detail_rows from public.prune_reminder_cron_history() p;
+$$;
+
+comment on function public.apply_reminder_cron_retention() is
+  'Prunes as configured (public.prune_reminder_cron_history with its default ages); what job reminder-eval-retention runs as cron_runner, who may not choose the ages.';
+
 comment on function public.prune_reminder_cron_history(interval, interval) is
   'Deletes cron_execution_log rows older than log_older_than (default: Vault reminder_log_retention, else 90 days) and cron_runner''s cron.job_run_details rows older than run_details_older_than (default: Vault reminder_run_details_retention, else 14 days). Runs daily as job reminder-eval-retention.';
 
-revoke all on table public.reminder_cron_catch_ups from public, anon, authenticated, service_role;
-revoke all on function public.catch_up_reminder_run(text, interval) from public, anon, authenticated, service_role;
-revoke all on function public.prune_reminder_cron_history(interval, interval) from public, anon, authenticated, service_role;
-revoke all on function public.reminder_cron_interval_setting(text, text) from public, anon, authenticated, service_role;
-revoke all on function public.cron_schedule_fields(text, text) from public, anon, authenticated, service_role;
-revoke all on function public.cron_previous_occurrence(text, timestamp with time zone, interval, text) from public, anon, authenticated, service_role;
+revoke all on table public.reminder_cron_catch_ups from public, anon, authenticated, service_role, cron_runner;
+revoke all on function public.catch_up_reminder_run(text, interval) from public, anon, authenticated, service_role, cron_runner;
+revoke all on function public.prune_reminder_cron_history(interval, interval) from public, anon, authenticated, service_role, cron_runner;
+revoke all on function public.apply_reminder_cron_retention() from public, anon, authenticated, service_role, cron_runner;
+revoke all on function public.reminder_cron_interval_setting(text, text) from public, anon, authenticated, service_role, cron_runner;
+revoke all on function public.cron_schedule_fields(text, text) from public, anon, authenticated, service_role, cron_runner;
+revoke all on function public.cron_previous_occurrence(text, timestamp with time zone, interval, text) from public, anon, authenticated, service_role, cron_runner;
 grant execute on function public.catch_up_reminder_run(text, interval) to cron_runner;
-grant execute on function public.prune_reminder_cron_history(interval, interval) to cron_runner;
+grant execute on function public.apply_reminder_cron_retention() to cron_runner;
 grant select on table public.reminder_cron_catch_ups to service_role;
 
 -- Both jobs belong to cron_runner. cron.schedule upserts on (job name, owner), so running this again
@@ -548,7 +573,7 @@ begin
 
   execute 'set local role cron_runner';
   perform cron.schedule('reminder-eval-catch-up', '* * * * *', 'select public.catch_up_reminder_run(''daily-reminder-eval'')');
-  perform cron.schedule('reminder-eval-retention', '17 3 * * *', 'select * from public.prune_reminder_cron_history()');
+  perform cron.schedule('reminder-eval-retention', '17 3 * * *', 'select * from public.apply_reminder_cron_retention()');
   execute 'reset role';
 end
 $$;

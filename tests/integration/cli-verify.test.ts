@@ -45,9 +45,10 @@ async function deployed(client: Client): Promise<void> {
   await storeSigningKey(client);
 }
 
+/** The job's newest run: dated now, not ahead (verify, like status, believes no row dated ahead). */
 const insertRun = (admin: Client, status: string, httpStatus: number | null, error: string | null) =>
   admin.query(
-    `insert into ${qualified(logTable)} (job_name, triggered_at, status, http_status, error_message, finished_at) values ($1, now() + interval '1 hour', $2, $3, $4, now() + interval '1 hour')`,
+    `insert into ${qualified(logTable)} (job_name, triggered_at, status, http_status, error_message, finished_at) values ($1, clock_timestamp(), $2, $3, $4, clock_timestamp())`,
     [defaultJobName, status, httpStatus, error],
   );
 

@@ -37,6 +37,8 @@ async function outcome(client: Client, role: string, action: Action): Promise<"a
       return "allowed";
     } catch (error) {
       if ((error as { code?: string }).code === "42501") return "denied";
+      // The dispatch ran, and refused the probe's name as no job of cron_runner's: the privilege is there.
+      if (action === "execute dispatch" && /is not a pg_cron job of cron_runner/.test((error as Error).message)) return "allowed";
       throw error;
     }
   });

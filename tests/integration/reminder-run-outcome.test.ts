@@ -100,10 +100,12 @@ async function runningRun(client: Client, secondsAgo: number): Promise<{ logId: 
     [defaultJobName, secondsAgo],
   );
   const { rows: record } = await client.query(
+    // Its record names the log row's id, job and trigger time, as the function records a signed run.
     `insert into public.reminder_runs (job_name, cron_run_id, triggered_at, as_of, status, started_at, lease_expires_at)
-     values ($1, $2, now() - make_interval(secs => $3), current_date, 'running', now() - make_interval(secs => $3), now() + interval '2 minutes')
+     select l.job_name, l.id, l.triggered_at, current_date, 'running', now() - make_interval(secs => $2), now() + interval '2 minutes'
+       from ${qualified(logTable)} l where l.id = $1
      returning id`,
-    [defaultJobName, rows[0].id, secondsAgo],
+    [rows[0].id, secondsAgo],
   );
   return { logId: rows[0].id, recordId: record[0].id };
 }

@@ -115,11 +115,11 @@ test("the run evaluates the UTC day it was triggered: yesterday's trigger does n
     expect(await notificationsFor(client, assignment.id)).toHaveLength(1);
   }));
 
-test("a trigger's job name and cron_execution_log id are recorded on its run", () =>
+test("a manual call's job name is recorded on its run, its run_id is not: only a signed request names a cron_execution_log row", () =>
   withClient(async (client) => {
     const runId = await unusedRunId();
     const answer = await callFunction({ body: { job_name: "daily-reminder-eval", run_id: runId, triggered_at: new Date().toISOString() } });
-    expect(await runRow(client, answer.body.run_id)).toMatchObject({ job_name: "daily-reminder-eval", cron_run_id: String(runId) });
+    expect(await runRow(client, answer.body.run_id)).toMatchObject({ job_name: "daily-reminder-eval", cron_run_id: null });
   }));
 
 describe("the run lease", () => {
@@ -140,7 +140,8 @@ describe("the run lease", () => {
       expect(second.body).toMatchObject({ status: "skipped", active_run_id: first.body.run_id });
       expect(second.body.error).toMatch(new RegExp(`^Run ${first.body.run_id} has been running since .+ This request is recorded as skipped run ${second.body.run_id};`));
       const skipped = await runRow(client, second.body.run_id);
-      expect(skipped).toMatchObject({ status: "skipped", cron_run_id: String(secondRunId), created: null });
+      // A manual call's run_id names no log row (only a signed request's does).
+      expect(skipped).toMatchObject({ status: "skipped", cron_run_id: null, created: null });
       expect(skipped.error_message).toMatch(new RegExp(`^run ${first.body.run_id} has held the lease since `));
 
       // Released, the first run finishes what it started, in the background.

@@ -42,8 +42,9 @@ const remainingLog = async (client: Client, ids: string[]) =>
 const remainingDetails = async (client: Client, ids: string[]) =>
   (await client.query("select runid from cron.job_run_details where runid = any($1) order by runid", [ids])).rows.map((r) => String(r.runid));
 
-const prune = (client: Client, logAge: string | null, detailsAge: string | null) =>
-  asCronRunner(client, async () => (await client.query("select * from public.prune_reminder_cron_history($1, $2)", [logAge, detailsAge])).rows[0]);
+/** Ages of the caller's choosing are the owner's (an operator's) only: cron_runner prunes as configured. */
+const prune = async (client: Client, logAge: string | null, detailsAge: string | null) =>
+  (await client.query("select * from public.prune_reminder_cron_history($1, $2)", [logAge, detailsAge])).rows[0];
 
 async function clean(client: Client): Promise<void> {
   await client.query("delete from public.cron_execution_log where job_name = $1", [probe]);
@@ -60,7 +61,7 @@ test("the retention job runs daily at a quiet minute, as cron_runner", () =>
   withClient(async (client) => {
     const { rows } = await client.query("select schedule, command, username, active from cron.job where jobname = $1", [retentionJobName]);
     // Spelled out, not rebuilt from retentionSchedule and pruneCommand, which made the migration's job.
-    expect(rows).toEqual([{ schedule: "17 3 * * *", command: "select * from public.prune_reminder_cron_history()", username: "cron_runner", active: true }]);
+    expect(rows).toEqual([{ schedule: "17 3 * * *", command: "select * from public.apply_reminder_cron_retention()", username: "cron_runner", active: true }]);
   }));
 
 test("rows older than the ages are deleted, recent rows kept, and another role's pg_cron history left alone", () =>
@@ -115,7 +116,7 @@ test.each([
   ["1 day", "14 days"],
   ["90 days", "1 hour"],
   // Compared as an interval, 12 months are 360 days, so this is "2 days"; subtracted from now(), it is 3 or 4
-  // days ahead, and the whole log would go. cron_runner may call this: it must not empty the log.
+  // days ahead, and the whole log would go. An operator's typo must not empty the log.
   ["-12 mons 362 days", "14 days"],
   ["90 days", "-12 mons 362 days"],
 ])("an age under 2 days (%s, %s) is refused with the fix, and nothing is deleted", (logAge, detailsAge) =>
@@ -130,13 +131,27 @@ test.each([
     expect(await remainingLog(client, [id])).toEqual([id]);
   }));
 
-test.each(["anon", "authenticated", "service_role"])("%s may not prune", (role) =>
+test.each(["anon", "authenticated", "service_role"].flatMap((role) => [
+  [role, "select * from public.prune_reminder_cron_history()"],
+  [role, "select * from public.apply_reminder_cron_retention()"],
+]))("%s may not prune: %s", (role, call) =>
   withClient((client) =>
     asRole(client, role, async () => {
-      const error = await client.query("select * from public.prune_reminder_cron_history()").catch((e) => e);
+      const error = await client.query(call).catch((e) => e);
       expect(error.code).toBe("42501");
     }),
   ));
+
+test("cron_runner prunes as configured, never with ages of its own", () =>
+  withClient(async (client) => {
+    const old = await logRow(client, 120);
+    const recent = await logRow(client, 3);
+    const error = await asCronRunner(client, () => client.query("select * from public.prune_reminder_cron_history(interval '2 days', interval '2 days')")).catch((e) => e);
+    expect(error.code).toBe("42501");
+    const deleted = await asCronRunner(client, async () => (await client.query("select * from public.apply_reminder_cron_retention()")).rows[0]);
+    expect(deleted.log_rows).toBeGreaterThanOrEqual(1);
+    expect(await remainingLog(client, [old, recent])).toEqual([recent]);
+  }));
 
 interface PlanNode {
   "Node Type": string;

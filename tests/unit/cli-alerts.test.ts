@@ -178,3 +178,26 @@ test.each([
 ] as const)("%s: failed-run is raised only while the latest run that was not skipped failed", (_, recent, expected) => {
   expect(codes({ recent: [...recent] })).toEqual(expected);
 });
+
+describe("a skip with nothing in flight", () => {
+  const lockSkip = (id: number, minutesAgo: number): RunRow => ({
+    ...run(id, minutesAgo, "skipped", 0),
+    error_message: "another dispatch of this job was starting at the same moment",
+  });
+
+  test("a skip for the lock with no dispatch beside it alerts: something else held the lock", () => {
+    const found = alerts({ ...healthy, recent: [lockSkip(2, 10), run(1, 360, "succeeded", 0.01)] });
+    expect(found).toEqual([
+      {
+        code: "lone-skip",
+        runId: 2,
+        message: expect.stringMatching(/^Run 2 \(triggered .+\) was skipped as if another dispatch of the job were starting, but none was logged within 60 s of it:/),
+      },
+    ]);
+  });
+
+  test("a skip for the lock beside the dispatch that held it is no alert", () => {
+    const beside: RunRow = { ...run(3, 10, "succeeded", 0.01), triggered_at: new Date(ago(10).getTime() - 200) };
+    expect(alerts({ ...healthy, recent: [lockSkip(4, 10), beside, run(1, 360, "succeeded", 0.01)] })).toEqual([]);
+  });
+});

@@ -276,7 +276,7 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
       "reminder-cron-grant-cron-runner-cron-schema": grant("cron_runner", "cron", "schema", undefined, ["USAGE"]),
       "reminder-cron-grant-cron-runner-cron-alter-job": grant("cron_runner", "cron", "function", ["alter_job"], ["EXECUTE"]),
       "reminder-cron-grant-cron-runner-public-catch-up-reminder-run": grant("cron_runner", "public", "function", ["catch_up_reminder_run"], ["EXECUTE"]),
-      "reminder-cron-grant-cron-runner-public-prune-reminder-cron-history": grant("cron_runner", "public", "function", ["prune_reminder_cron_history"], ["EXECUTE"]),
+      "reminder-cron-grant-cron-runner-public-apply-reminder-cron-retention": grant("cron_runner", "public", "function", ["apply_reminder_cron_retention"], ["EXECUTE"]),
       "reminder-cron-grant-service-role-public-reminder-cron-catch-ups": grant("service_role", "public", "table", ["reminder_cron_catch_ups"], ["SELECT"]),
     });
   });
@@ -288,7 +288,7 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
       { jobName: "daily-reminder-eval", schedule: "0 6 * * *", command: "select public.dispatch_reminder_run('daily-reminder-eval')", username: "cron_runner", active: true },
       { jobName: "reminder-eval-reconcile", schedule: "* * * * *", command: "select public.reconcile_reminder_runs()", username: "cron_runner", active: true },
       { jobName: "reminder-eval-catch-up", schedule: "* * * * *", command: "select public.catch_up_reminder_run('daily-reminder-eval')", username: "cron_runner", active: true },
-      { jobName: "reminder-eval-retention", schedule: "17 3 * * *", command: "select * from public.prune_reminder_cron_history()", username: "cron_runner", active: true },
+      { jobName: "reminder-eval-retention", schedule: "17 3 * * *", command: "select * from public.apply_reminder_cron_retention()", username: "cron_runner", active: true },
     ]);
   });
 

@@ -14,7 +14,8 @@
  *   pg_cron's dispatch: `x-reminder-signature: t=<unix seconds>,v1=<hex>` (../_shared/signature.ts), checked
  *     against REMINDER_SIGNING_KEY and REMINDER_SIGNING_KEY_PREVIOUS; nothing long-lived crosses pg_net.
  *   By hand: `Authorization: Bearer <SUPABASE_SERVICE_ROLE_KEY or REMINDER_SHARED_SECRET>`, or
- *     `x-reminder-secret: <REMINDER_SHARED_SECRET>`.
+ *     `x-reminder-secret: <REMINDER_SHARED_SECRET>`. Such a call's run_id is ignored: only a signed request
+ *     names the log row (cron_run_id) that reconcile settles from the run's record.
  */
 import { isAccepted, presentedCredentials } from "../_shared/credentials.ts";
 import { optionalIntegerEnv, requireEnv } from "../_shared/env.ts";
@@ -158,6 +159,12 @@ async function handle(request: Request): Promise<Response> {
   }
   parsed ??= parseRunRequest(await request.text());
   if (!parsed.ok) return jsonError(400, parsed.error);
+  if (signature === null && parsed.request.cronRunId !== null) {
+    // Only a signed request binds a run to pg_cron's log: reconcile settles a scheduled run from the record
+    // that names it, and a key held by hand (the service-role key is every backend's) must not name one.
+    log("manual_run_id_ignored", { run_id: parsed.request.cronRunId });
+    parsed = { ok: true, request: { ...parsed.request, cronRunId: null } };
+  }
 
   let started: Started;
   try {

@@ -51,10 +51,14 @@ export async function acceptSignedRun(sql: Sql, runId: number, jobName: string, 
   return row.accepted === true;
 }
 
+/**
+ * triggered_at goes as text: a timestamptz parameter passes through a JavaScript Date and loses its
+ * microseconds, and reconcile matches the record to its log row by the signed trigger time.
+ */
 export async function beginRun(sql: Sql, request: RunRequest): Promise<Started> {
   const [row] = await sql`
     select run_id, outcome, as_of::text as as_of, holder_run_id, holder_started_at::text as holder_started_at
-      from public.begin_reminder_run(${request.jobName}::text, ${request.cronRunId}::bigint, ${request.triggeredAt}::timestamptz)`;
+      from public.begin_reminder_run(${request.jobName}::text, ${request.cronRunId}::bigint, ${request.triggeredAt}::text::timestamptz)`;
   if (row.outcome === "skipped") {
     return { outcome: "skipped", runId: Number(row.run_id), asOf: row.as_of, holderRunId: Number(row.holder_run_id), holderStartedAt: row.holder_started_at };
   }

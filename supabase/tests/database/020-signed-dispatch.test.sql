@@ -2,7 +2,7 @@
 -- its function, what the queued request carries, the log's sequence, a forged future row, the interval
 -- setting's reach, and the index behind notifications.run_id. Runs as postgres, as `supabase test db` does.
 begin;
-select plan(23);
+select plan(24);
 
 -- Setup, rolled back with the rest: a URL nothing listens on and a signing key, whatever Vault held.
 select vault.create_secret('http://127.0.0.1:9/functions/v1/reminder-scheduler', 'reminder_function_url')
@@ -11,6 +11,14 @@ select vault.update_secret(id, 'http://127.0.0.1:9/functions/v1/reminder-schedul
 select vault.create_secret(repeat('k', 64), 'reminder_signing_key')
  where not exists (select 1 from vault.secrets where name = 'reminder_signing_key');
 select vault.update_secret(id, repeat('k', 64)) from vault.secrets where name = 'reminder_signing_key';
+-- A dispatch is for a job of cron_runner's only: the two this file dispatches are registered as its (rolled back).
+set local role cron_runner;
+select cron.schedule('pgtap-signed', '0 0 1 1 *', 'select 1');
+select cron.schedule('pgtap-future', '0 0 1 1 *', 'select 1');
+reset role;
+select throws_ok($$select public.dispatch_reminder_run('pgtap-not-a-job')$$, '22023',
+  '''pgtap-not-a-job'' is not a pg_cron job of cron_runner: only a registered job is dispatched',
+  'a name that is no job of cron_runner''s is not dispatched: it would sidestep the per-job lock and in-flight check');
 
 -- The record of accepted signed run ids, one row per run id.
 select has_table('public', 'reminder_signed_requests', 'the replay record exists');

@@ -10,21 +10,22 @@ create temporary table ours_functions on commit drop as
   select p.oid, p.oid::regprocedure::text as signature, p.prosecdef, p.proconfig, p.proacl
     from pg_proc p
    where p.pronamespace = 'public'::regnamespace
-     and p.proname in ('keep_last_contact_date', 'correct_last_contact_date', 'begin_reminder_run', 'evaluate_reminder_run',
+     and p.proname in ('keep_last_contact_date', 'refuse_future_assignment_dates', 'correct_last_contact_date', 'begin_reminder_run', 'evaluate_reminder_run',
                        'fail_reminder_run', 'accept_signed_reminder_request', 'dispatch_reminder_run', 'reconcile_reminder_runs',
                        'reminder_cron_interval_setting', 'cron_schedule_fields', 'cron_previous_occurrence',
-                       'catch_up_reminder_run', 'prune_reminder_cron_history');
+                       'catch_up_reminder_run', 'prune_reminder_cron_history', 'apply_reminder_cron_retention');
 create temporary table ours_relations on commit drop as
   select c.oid, c.relname::text as name, c.relkind, c.relrowsecurity
     from pg_class c
    where c.relnamespace = 'public'::regnamespace
      and c.relname in ('reminder_runs', 'reminder_runs_id_seq', 'assignment_contact_corrections', 'assignment_contact_corrections_id_seq',
-                       'cron_execution_log', 'cron_execution_log_id_seq', 'reminder_signed_requests', 'reminder_cron_catch_ups');
+                       'cron_execution_log', 'cron_execution_log_id_seq', 'reminder_signed_requests', 'reminder_cron_catch_ups',
+                       'reminder_cron_dispatch_locks');
 
--- the thirteen functions and the eight tables and sequences are there, so the tests below look at something:
+-- the fifteen functions and the nine tables and sequences are there, so the tests below look at something:
 -- a renamed one would otherwise drop out of them unseen.
-select is((select count(*)::int from ours_functions), 13, 'all thirteen functions of reminder-cron are in public');
-select is((select count(*)::int from ours_relations), 8, 'all eight tables and sequences of reminder-cron are in public');
+select is((select count(*)::int from ours_functions), 15, 'all fifteen functions of reminder-cron are in public');
+select is((select count(*)::int from ours_relations), 9, 'all nine tables and sequences of reminder-cron are in public');
 
 select is_empty($$
   select f.signature || ' ' || r.role

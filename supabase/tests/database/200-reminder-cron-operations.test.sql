@@ -1,7 +1,7 @@
 -- The operations migration's contract: the catch-up and retention functions, the catch-up record, their
 -- two jobs, and what each role may do with them. Runs as postgres, as `supabase test db` does.
 begin;
-select plan(24);
+select plan(27);
 
 -- The catch-up record, keyed so an occurrence is caught up once.
 select has_table('public', 'reminder_cron_catch_ups', 'the catch-up record exists');
@@ -18,6 +18,9 @@ select is((select proconfig from pg_proc where oid = 'public.catch_up_reminder_r
 select is_definer('public', 'prune_reminder_cron_history', array['interval', 'interval'], 'the pruning runs as its owner');
 select is((select proconfig from pg_proc where oid = 'public.prune_reminder_cron_history(interval, interval)'::regprocedure),
   array['search_path=""'], 'the pruning pins an empty search_path');
+select is_definer('public', 'apply_reminder_cron_retention', array[]::text[], 'the retention job''s entry point runs as its owner');
+select is((select proconfig from pg_proc where oid = 'public.apply_reminder_cron_retention()'::regprocedure),
+  array['search_path=""'], 'the retention job''s entry point pins an empty search_path');
 select function_returns('public', 'catch_up_reminder_run', array['text', 'interval'], 'bigint', 'the catch-up returns the run''s log id');
 
 -- The two jobs, as cron_runner.
@@ -27,12 +30,14 @@ select results_eq(
   'the catch-up job checks the daily job every minute as cron_runner');
 select results_eq(
   $$select schedule, command, active, username from cron.job where jobname = 'reminder-eval-retention'$$,
-  $$values ('17 3 * * *'::text, 'select * from public.prune_reminder_cron_history()'::text, true, 'cron_runner'::text)$$,
+  $$values ('17 3 * * *'::text, 'select * from public.apply_reminder_cron_retention()'::text, true, 'cron_runner'::text)$$,
   'the retention job prunes daily at 03:17 UTC as cron_runner');
 
 -- Cron_runner may run the two functions its jobs call, and nothing else of this migration.
 select function_privs_are('public', 'catch_up_reminder_run', array['text', 'interval'], 'cron_runner', array['EXECUTE'], 'cron_runner may run the catch-up');
-select function_privs_are('public', 'prune_reminder_cron_history', array['interval', 'interval'], 'cron_runner', array['EXECUTE'], 'cron_runner may prune');
+select function_privs_are('public', 'apply_reminder_cron_retention', array[]::text[], 'cron_runner', array['EXECUTE'], 'cron_runner may prune as configured');
+select function_privs_are('public', 'prune_reminder_cron_history', array['interval', 'interval'], 'cron_runner', array[]::text[],
+  'cron_runner may not prune with ages of its choosing');
 select function_privs_are('public', 'cron_previous_occurrence', array['text', 'timestamp with time zone', 'interval', 'text'], 'cron_runner', array[]::text[],
   'cron_runner may not call the schedule reader directly');
 select function_privs_are('public', 'reminder_cron_interval_setting', array['text', 'text'], 'cron_runner', array[]::text[],
@@ -46,8 +51,8 @@ select table_privs_are('public', 'reminder_cron_catch_ups', 'service_role', arra
 select table_privs_are('public', 'reminder_cron_catch_ups', 'anon', array[]::text[], 'anon has nothing on the catch-up record');
 select table_privs_are('public', 'reminder_cron_catch_ups', 'cron_runner', array[]::text[], 'cron_runner writes the record only through the catch-up');
 
--- As cron_runner, the pruning refuses an age that would blind the alerts, naming the fix.
-select throws_ok($$set local role cron_runner; select * from public.prune_reminder_cron_history(interval '1 day', interval '14 days')$$,
+-- The pruning refuses an age that would blind the alerts, naming the fix.
+select throws_ok($$select * from public.prune_reminder_cron_history(interval '1 day', interval '14 days')$$,
   '22023', null, 'a retention under 2 days is refused');
 -- A job that is not registered (removed, or never scheduled) is never caught up.
 select is((select public.catch_up_reminder_run('pgtap-never-scheduled', interval '6 hours')), null::bigint,
