@@ -242,6 +242,9 @@ export async function actingAs<T>(client: Client, role: string, fn: () => Promis
 /** The engine's placeholder for a value not known until an earlier resource is created (preview). */
 export const unknownValue = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
+/** A value preview knows: given, and not the engine's placeholder for an output not computed yet. */
+export const isKnown = (value: unknown) => value !== undefined && value !== unknownValue;
+
 /**
  * Whether the resource's state was written by other provider code than the program's. `read` and `delete`
  * run the code serialized in the state's `__provider`, and only an update writes the program's there (the

@@ -16,7 +16,7 @@
  */
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { providerCodeChanged, unknownValue } from "./db";
+import { isKnown, providerCodeChanged, unknownValue } from "./db";
 import { ManagementConfigSource, ManagementConnection, managementFromConfig, managementRequest, projectRefFailures, reservedSecretPrefix, unexpectedAnswer } from "./management-api";
 
 interface Secret {
@@ -73,13 +73,12 @@ export const edgeFunctionSecretsProvider = {
 
   async check(_olds: Partial<Inputs>, news: Inputs): Promise<{ inputs: Inputs; failures: pulumi.dynamic.CheckFailure[] }> {
     const failures: pulumi.dynamic.CheckFailure[] = projectRefFailures(news.projectRef, unknownValue);
-    const known = (value: unknown) => value !== undefined && value !== unknownValue;
-    if (!known(news.secrets) || !Array.isArray(news.secrets)) return { inputs: news, failures };
+    if (!isKnown(news.secrets) || !Array.isArray(news.secrets)) return { inputs: news, failures };
     const names = new Set<string>();
     let allKnown = true;
     for (const [index, secret] of news.secrets.entries()) {
       const name = secret?.name;
-      if (!known(name) || !known(secret?.value)) {
+      if (!isKnown(name) || !isKnown(secret?.value)) {
         allKnown = false;
         continue;
       }

@@ -15,7 +15,7 @@
  * the program's again. The token comes from configure() (./management-api.ts), never from an input.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { providerCodeChanged, unknownValue } from "./db";
+import { isKnown, providerCodeChanged, unknownValue } from "./db";
 import { bundleFix, functionBundle, TypeScriptModule } from "./function-bundle";
 import { ManagementConfigSource, ManagementConnection, managementFromConfig, managementRequest, projectRefFailures, unexpectedAnswer } from "./management-api";
 
@@ -102,12 +102,11 @@ export const edgeFunctionProvider = {
 
   async check(_olds: Partial<Inputs>, news: Inputs): Promise<{ inputs: Inputs; failures: pulumi.dynamic.CheckFailure[] }> {
     const failures: pulumi.dynamic.CheckFailure[] = projectRefFailures(news.projectRef, unknownValue);
-    const known = (value: unknown) => value !== undefined && value !== unknownValue;
-    if (known(news.slug) && !functionSlugPattern.test(String(news.slug))) {
+    if (isKnown(news.slug) && !functionSlugPattern.test(String(news.slug))) {
       failures.push({ property: "slug", reason: `'${news.slug}' is not a function slug: a letter, then letters, digits, '-' and '_'` });
     }
     let localChecksum = news.localChecksum;
-    if (known(news.entrypoint) && (news.importMap === undefined || known(news.importMap))) {
+    if (isKnown(news.entrypoint) && (news.importMap === undefined || isKnown(news.importMap))) {
       const bundle = functionBundle(typeScript(), news.entrypoint, news.importMap);
       if ("problems" in bundle) {
         failures.push({ property: "entrypoint", reason: `Supabase could not bundle ${news.entrypoint}: ${bundle.problems.join("; ")}. Fix: ${bundleFix(news.entrypoint)}` });
