@@ -37,11 +37,15 @@ export function databaseUrl(): string {
   );
 }
 
-/** The URL with any password replaced, for messages. */
+/** Query parameters libpq reads a secret from (postgresql://host/db?password=...). */
+const secretParameters = ["password", "sslpassword"];
+
+/** The URL with any password replaced, in its user part or its query, for messages. */
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = "***";
+    for (const name of secretParameters) if (parsed.searchParams.has(name)) parsed.searchParams.set(name, "***");
     return parsed.toString();
   } catch {
     return "(an unparseable DATABASE_URL)";
