@@ -5,7 +5,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { rootProblem, wantedMarker } from "../../stack/debian-root";
+import { ensureDebianRoot, rootProblem, wantedMarker } from "../../stack/debian-root";
 
 let dir: string;
 beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "reminder-cron-root-"))));
@@ -36,4 +36,20 @@ test("a root with its marker but a program gone names what it lacks", () => {
     writeFileSync(join(dir, file), "");
   }
   expect(rootProblem(dir)).toBe("it lacks /usr/lib/postgresql/17/bin/pg_ctl, /usr/share/postgresql/17/extension/pg_cron.control");
+});
+
+test("a user who is not root is told in one line, before anything is built or mounted, and how to run on 15 alone", () => {
+  const getuid = jest.spyOn(process, "getuid").mockReturnValue(1000);
+  const log = jest.fn();
+  try {
+    expect(() => ensureDebianRoot(log)).toThrow(
+      new Error(
+        "PostgreSQL 17 runs from a Debian 13 root that only root can build and enter (chroot), and this is not root. Run as root. " +
+          "To run on PostgreSQL 15 alone, set REMINDER_CRON_PG=15 (for example `REMINDER_CRON_PG=15 npm test`).",
+      ),
+    );
+    expect(log).not.toHaveBeenCalled();
+  } finally {
+    getuid.mockRestore();
+  }
 });
