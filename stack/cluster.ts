@@ -103,10 +103,15 @@ export function isRunning(tc: Toolchain): boolean {
 }
 
 /** Creates the cluster unless a complete one of the same major is already there; refuses anything else. */
-export function initCluster(tc: Toolchain): boolean {
+/** The major that made this stack's cluster (its PG_VERSION), if there is one. */
+export function clusterMajor(): number | undefined {
   const versionFile = join(dataDir, "PG_VERSION");
-  if (existsSync(versionFile)) {
-    const major = Number(readFileSync(versionFile, "utf8").trim());
+  return existsSync(versionFile) ? Number(readFileSync(versionFile, "utf8").trim()) : undefined;
+}
+
+export function initCluster(tc: Toolchain): boolean {
+  const major = clusterMajor();
+  if (major !== undefined) {
     if (major !== tc.pgMajor) {
       throw new Error(
         `The cluster in ${dataDir} was made by PostgreSQL ${major}, and this start asks for ${tc.pgMajor}. ` +

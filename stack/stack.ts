@@ -9,7 +9,7 @@ import { bootstrapExternal, bootstrapLocal, StandIn } from "./bootstrap";
 import { ensureSecret } from "../cli/vault";
 import { vaultSecrets } from "../infra/sql/names";
 import { functionEndpoint, secretsFile, startFunctions, storeSigningKey } from "./edge-functions";
-import { checkClusterMode, freePort, initCluster, isRunning, portIsFree, startCluster, stopCluster } from "./cluster";
+import { checkClusterMode, clusterMajor, freePort, initCluster, isRunning, portIsFree, startCluster, stopCluster } from "./cluster";
 import { ensureToolchain, installedToolchain, pgCronDefaultVersion, requestedMajor, supportedMajors } from "./install";
 import { applyMigrations } from "./migrate";
 import { dataDir, localDir, serverDir, stateFile } from "./paths";
@@ -162,7 +162,7 @@ export async function startStack(options: StartOptions = {}): Promise<StackState
 
   const previous = readState();
   // REMINDER_CRON_PG picks the major; without it a stack keeps the major it was made with.
-  const tc = ensureToolchain(requestedMajor() ?? clusterMajor());
+  const tc = ensureToolchain(requestedMajor() ?? supportedClusterMajor());
   if (previous && !previous.external && isRunning(tc)) {
     log(`reusing the local stack already running on port ${previous.port}`);
     const functionsBefore = previous.functionsUrl;
@@ -222,7 +222,7 @@ export async function stopStack(): Promise<void> {
     writeState({ ...state, processes: {} });
   }
   if (!state?.external && existsSync(dataDir)) {
-    const major = clusterMajor();
+    const major = supportedClusterMajor();
     const tc = installedToolchain(major);
     if (!tc) {
       throw new Error(`PostgreSQL ${major} is no longer installed, so its cluster in ${dataDir} cannot be stopped with pg_ctl. If its server still runs, stop it with kill $(head -1 ${dataDir}/postmaster.pid).`);
@@ -232,9 +232,8 @@ export async function stopStack(): Promise<void> {
 }
 
 /** The major of the cluster this stack made, if it made one on a major the stack runs. */
-function clusterMajor(): number | undefined {
-  const versionFile = `${dataDir}/PG_VERSION`;
-  const major = existsSync(versionFile) ? Number(readFileSync(versionFile, "utf8").trim()) : undefined;
+function supportedClusterMajor(): number | undefined {
+  const major = clusterMajor();
   return (supportedMajors as readonly (number | undefined)[]).includes(major) ? major : undefined;
 }
 
