@@ -6,9 +6,10 @@
  * { query, parameters?, read_only? }; 401, 403, 429, 500 otherwise.) read_only: verify never writes.
  * The token goes into the header only: no message, error or output ever holds it.
  */
+import { defaultManagementApiUrl, redactToken } from "../infra/providers/management-api";
 import { cliError, exitCodes } from "./exit-codes";
 
-export const defaultApiUrl = "https://api.supabase.com";
+export const defaultApiUrl = defaultManagementApiUrl;
 
 export interface ManagementTarget {
   /** SUPABASE_API_URL, else Supabase's; overridable so tests can serve the endpoint locally. */
@@ -17,8 +18,6 @@ export interface ManagementTarget {
   accessToken: string;
 }
 
-/** Where a reply or error could echo the token back, it is cut out. */
-const redact = (text: string, token: string) => (token.length >= 4 ? text.split(token).join("***") : text);
 
 /** Runs one read-only query and returns its rows; failures become CLI errors (2 for credentials or ref, 3 otherwise). */
 export async function managementQuery<T = Record<string, unknown>>(target: ManagementTarget, query: string, timeoutMs = 30_000): Promise<T[]> {
@@ -35,7 +34,7 @@ export async function managementQuery<T = Record<string, unknown>>(target: Manag
     const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
     throw cliError(exitCodes.unavailable, `Cannot reach the Supabase Management API at ${target.apiUrl} (${cause}). Check the network, or SUPABASE_API_URL if you set it.`);
   }
-  const text = redact(await response.text(), target.accessToken);
+  const text = redactToken(await response.text(), target.accessToken);
   const reason = (() => {
     try {
       const body = JSON.parse(text) as { message?: unknown };

@@ -5,6 +5,7 @@
  * outcome of the daily job; and the privilege matrix of infra/sql/privileges.ts, both what is granted and
  * what must not be. Exit 0 when all holds, 1 naming every difference, 2 for bad input, 3 when unreachable.
  */
+import { projectRefPattern } from "../../infra/providers/management-api";
 import { normalizeSchedule, parseSchedule } from "../../infra/providers/pg-cron-schedule";
 import { sqlLiteral as lit } from "../../infra/sql/literal";
 import {
@@ -210,7 +211,7 @@ export function verifyOptions(input: { projectRef?: string; schedule?: string; j
   const projectRef = (input.projectRef ?? env.SUPABASE_PROJECT_REF ?? "").trim();
   if (projectRef === "") throw usage("No project to verify: pass --project-ref <ref> or set SUPABASE_PROJECT_REF, the <ref> of https://<ref>.supabase.co.");
   // The Supabase CLI's own pattern for a ref; anything else is refused here, before a request is sent.
-  if (!/^[a-z]{20}$/.test(projectRef)) {
+  if (!projectRefPattern.test(projectRef)) {
     throw usage(
       `Project ref '${projectRef}' (${input.projectRef !== undefined ? "--project-ref" : "SUPABASE_PROJECT_REF"}) is not a Supabase project ref, which is 20 lower-case letters: ` +
         "use the <ref> of https://<ref>.supabase.co (Project Settings > General). Nothing was sent.",
