@@ -29,6 +29,8 @@ export const dispatchLockTable = { schema: "public", name: "reminder_cron_dispat
 export const lockSkipMessage = "another dispatch of this job was starting at the same moment";
 
 export const dispatchFunction = { schema: "public", name: "dispatch_reminder_run", signature: "text" } as const;
+/** What dispatches one attempt of an occurrence: the schedule's through dispatch_reminder_run, a catch-up's or a retry's. Owner only. */
+export const attemptFunction = { schema: "public", name: "dispatch_reminder_attempt", signature: "text, timestamp with time zone, text" } as const;
 export const reconcileFunction = { schema: "public", name: "reconcile_reminder_runs", signature: "" } as const;
 
 /** Supabase Vault secret names. The task card's REMINDER_FUNCTION_URL and REMINDER_CRON_EXPRESSION land here. */
@@ -84,6 +86,16 @@ export const runOutcomeDeadlineSeconds = functionWallClockSeconds + 60;
 
 /** pg_net's request timeout for the trigger call: the task card's 5 s budget, and pg_net's default. */
 export const dispatchTimeoutMs = 5000;
+
+/**
+ * pg_net's worker takes a request off its queue, sends it and records the answer within the timeout. A request
+ * neither queued nor answered this long after its dispatch was lost (the queue is UNLOGGED: a crash or a
+ * delete empties it): reconcile fails it then, rather than at responseDeadlineSeconds.
+ */
+export const lostRequestAfterSeconds = dispatchTimeoutMs / 1000 + 25;
+
+/** A run pg_cron starts this long after its minute still counts as that occurrence's (a busy launcher is late). */
+export const scheduledLateMinutes = 5;
 
 export const qualified = (object: { schema: string; name: string }) => `${object.schema}.${object.name}`;
 

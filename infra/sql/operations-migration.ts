@@ -3,7 +3,7 @@
  * Rendered into supabase/migrations/20261128070000_reminder_cron_operations.sql; every statement is safe to
  * run again. It builds on the register_reminder_cron migration and changes nothing of it.
  */
-import { cronRunnerRole, defaultJobName, dispatchLockTable, logTable, qualified } from "./names";
+import { attemptFunction, cronRunnerRole, defaultJobName, dispatchLockTable, logTable, qualified, scheduledLateMinutes } from "./names";
 import {
   alertThresholds,
   catchUpFunction,
@@ -12,8 +12,17 @@ import {
   catchUpSchedule,
   catchUpTable,
   intervalSettings,
+  maximumRetries,
   minimumRetention,
+  occurrenceFunction,
   previousOccurrenceFunction,
+  retriedClientStatuses,
+  retryLimitSetting,
+  retryPolicyFunction,
+  retryProblemFunction,
+  seriesFunction,
+  setRetriesFunction,
+  shortestGapFunction,
   pruneFunction,
   retentionFunction,
   retentionJobName,
@@ -26,6 +35,9 @@ import { RunbookEntry, runbookSql } from "./runbook";
 import { sqlLiteral } from "./literal";
 
 const lit = sqlLiteral;
+
+/** How far the shortest gap between two runs of a schedule is looked for: weekdays and leap years repeat every 28 years. */
+const gapSearchYears = 28;
 
 export const catchUpCommand = (jobName: string) => `select ${qualified(catchUpFunction)}(${lit(jobName)})`;
 export const pruneCommand = `select * from ${qualified(retentionFunction)}()`;
@@ -456,10 +468,365 @@ $$;
 comment on function ${qualified(previousOccurrenceFunction)}(text, timestamptz, interval, text) is
   'The latest minute in [at_or_before - horizon, at_or_before] at which pg_cron runs a job with this schedule, in time_zone; null when none.';`;
 
+/** The occurrence a job's run serves, in pg_cron's time zone: what dispatch_reminder_run and the series read. */
+const occurrence = () => `
+create or replace function ${qualified(occurrenceFunction)}(job_name text, at_or_before timestamptz, horizon interval)
+returns timestamptz
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  schedule text;
+  zone     text;
+begin
+  select j.schedule into schedule from cron.job j where j.jobname = reminder_cron_occurrence.job_name and j.username = ${lit(cronRunnerRole)};
+  if schedule is null then
+    return null;
+  end if;
+  -- pg_cron 1.5+ reads schedules in cron.timezone (GMT unless set); 1.4 always in GMT.
+  begin
+    zone := coalesce(nullif(pg_catalog.current_setting('cron.timezone', true), ''), 'GMT');
+  exception when insufficient_privilege then
+    zone := 'GMT';
+  end;
+  return ${qualified(previousOccurrenceFunction)}(schedule, at_or_before, horizon, zone);
+end
+$$;
+
+comment on function ${qualified(occurrenceFunction)}(text, timestamptz, interval) is
+  'The latest occurrence of cron_runner''s job job_name in [at_or_before - horizon, at_or_before], read in pg_cron''s time zone; null when none or no such job.';`;
+
+/** The shortest time between two runs of a schedule, day by day as pg_cron matches days; the retry deadline must stay under it. */
+const shortestGap = () => `
+create or replace function ${qualified(shortestGapFunction)}(schedule text, pg_cron_version text default null)
+returns interval
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  f        record;
+  times    integer[];
+  best     integer;
+  last_day date;
+  day_     date := current_date;
+  dom_ok   boolean;
+  dow_ok   boolean;
+begin
+  select * into f from ${qualified(scheduleFieldsFunction)}(schedule, pg_cron_version);
+  if f.seconds is not null then
+    return pg_catalog.make_interval(secs => f.seconds);
+  end if;
+  -- Minutes of the day it runs at, in order; then the least step between two of them, and between the last of
+  -- one matching day and the first of the next, over ${gapSearchYears} years (weekdays and leap years repeat every 28).
+  times := array(select distinct h * 60 + m from pg_catalog.unnest(f.hours) h, pg_catalog.unnest(f.minutes) m order by 1);
+  if f.reboot or coalesce(pg_catalog.array_length(times, 1), 0) = 0 then
+    return null;
+  end if;
+  select min(t.next_ - t.this_) into best
+    from (select x as this_, lead(x) over (order by x) as next_ from pg_catalog.unnest(times) x) t;
+  for i in 0..${gapSearchYears} * 366 loop
+    exit when best = 1;
+    dom_ok := extract(day from day_)::integer = any(f.days_of_month) or (f.dom_last and extract(day from day_ + 1) = 1);
+    dow_ok := extract(dow from day_)::integer = any(f.days_of_week);
+    if extract(month from day_)::integer = any(f.months)
+       and (case when f.dom_star or f.dow_star then dom_ok and dow_ok else dom_ok or dow_ok end)
+    then
+      if last_day is not null then
+        best := least(coalesce(best, 2147483647), (day_ - last_day) * 1440 + times[1] - times[pg_catalog.array_length(times, 1)]);
+      end if;
+      last_day := day_;
+    end if;
+    day_ := day_ + 1;
+  end loop;
+  return pg_catalog.make_interval(mins => best);
+end
+$$;
+
+comment on function ${qualified(shortestGapFunction)}(text, text) is
+  'The shortest time between two consecutive runs of a pg_cron schedule; null when it runs once or never.';`;
+
+const retryPolicy = () => {
+  const { retryBackoff, retryDeadline } = intervalSettings;
+  const setter = (retries: number | string, backoff: string, deadline: string) => `select ${qualified(setRetriesFunction)}(${retries}, ${lit(backoff)}, ${lit(deadline)});`;
+  const defaults = setter(retryLimitSetting.default, retryBackoff.default, retryDeadline.default);
+  return `
+create or replace function ${qualified(retryProblemFunction)}(retries integer, backoff interval, deadline interval, schedule text default null)
+returns text
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  gap interval;
+begin
+  -- Compared as cut-offs from now, not as intervals: '-1 mons 40 days' is positive as an interval.
+  if retries is null or retries < 0 or retries > ${maximumRetries} then
+    return format('${retryLimitSetting.secret} is %s: give 0 (no retries) to ${maximumRetries}. Fix: %s', coalesce(retries::text, 'null'), ${lit(defaults)});
+  elsif backoff is null or now() + backoff < now() then
+    return format('${retryBackoff.secret} is %L: a wait cannot be negative. Fix: %s', backoff, ${lit(defaults)});
+  elsif deadline is null or now() + deadline < now() then
+    return format('${retryDeadline.secret} is %L: a deadline cannot be negative. Fix: %s', deadline, ${lit(defaults)});
+  elsif retries = 0 and now() + backoff > now() then
+    return format('${retryLimitSetting.secret} is 0 (no retries), yet ${retryBackoff.secret} is %L: a back-off with nothing to retry is a setting half-changed. '
+                  'Fix: to retry, %s To never retry, %s', backoff, ${lit(defaults)}, ${lit(setter(0, "0", retryDeadline.default))});
+  elsif retries > 0 and now() + deadline < now() + interval '1 minute' then
+    return format('${retryDeadline.secret} is %L: retries are looked for once a minute, so give at least 1 minute. Fix: %s', deadline, ${lit(defaults)});
+  elsif retries > 0 and now() + deadline < now() + backoff then
+    return format('${retryDeadline.secret} is %L, shorter than the first retry''s wait (${retryBackoff.secret} %L), so no retry would ever run. Fix: %s', deadline, backoff, ${lit(defaults)});
+  end if;
+  if retries > 0 and schedule is not null then
+    gap := ${qualified(shortestGapFunction)}(schedule);
+    if gap is not null and now() + deadline >= now() + gap then
+      return format('${retryDeadline.secret} is %L, which reaches the next occurrence: schedule %L runs as little as %s apart, and the retries of one occurrence would run into the next. '
+                    'Fix: keep it under %s, e.g. %s', deadline, schedule, gap, gap,
+                    format('select ${qualified(setRetriesFunction)}(%s, %L, %L);', retries, backoff, least(interval ${lit(retryDeadline.default)}, gap / 2)));
+    end if;
+  end if;
+  return null;
+end
+$$;
+
+comment on function ${qualified(retryProblemFunction)}(integer, interval, interval, text) is
+  'Why these retry settings cannot hold (for this schedule, when given), as a sentence naming the setting, its value and the fix; null when they can.';
+
+create or replace function ${qualified(retryPolicyFunction)}(out retries integer, out backoff interval, out deadline interval)
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  raw     text;
+  problem text;
+begin
+  select nullif(trim(s.decrypted_secret), '') into raw
+    from vault.decrypted_secrets s
+   where s.name = ${lit(retryLimitSetting.secret)};
+  if raw is null then
+    retries := ${retryLimitSetting.default};
+  elsif raw ~ '^[+-]?[0-9]{1,9}$' then
+    retries := raw::integer;
+  else
+    raise exception 'Vault secret ${retryLimitSetting.secret} holds %, which is not a whole number of retries', quote_literal(raw)
+      using errcode = 'invalid_parameter_value', hint = ${lit(`Set it with ${defaults}`)};
+  end if;
+  backoff  := ${qualified(settingFunction)}(${lit(retryBackoff.secret)}, ${lit(retryBackoff.default)});
+  deadline := ${qualified(settingFunction)}(${lit(retryDeadline.secret)}, ${lit(retryDeadline.default)});
+  problem  := ${qualified(retryProblemFunction)}(retries, backoff, deadline);
+  if problem is not null then
+    raise exception 'Vault holds retry settings reminder-cron cannot use: %', problem using errcode = 'invalid_parameter_value';
+  end if;
+end
+$$;
+
+comment on function ${qualified(retryPolicyFunction)}() is
+  'The retry settings as they apply: Vault ${retryLimitSetting.secret} (default ${retryLimitSetting.default}), ${retryBackoff.secret} (${retryBackoff.default}) and ${retryDeadline.secret} (${retryDeadline.default}); raises, naming the setting, its value and the fix, when they cannot hold.';
+
+create or replace function ${qualified(setRetriesFunction)}(retries integer, backoff interval, deadline interval)
+returns void
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  schedule text;
+  problem  text;
+  setting  record;
+begin
+  -- Checked against the job's schedule as pg_cron holds it, and nothing is stored unless all three hold.
+  select j.schedule into schedule from cron.job j where j.jobname = ${lit(defaultJobName)} and j.username = ${lit(cronRunnerRole)};
+  problem := ${qualified(retryProblemFunction)}(retries, backoff, deadline, schedule);
+  if problem is not null then
+    raise exception 'Retry settings refused, nothing changed: %', problem using errcode = 'invalid_parameter_value';
+  end if;
+  for setting in select * from (values (${lit(retryLimitSetting.secret)}, retries::text), (${lit(retryBackoff.secret)}, backoff::text), (${lit(retryDeadline.secret)}, deadline::text)) v(name, value) loop
+    if exists (select 1 from vault.secrets s where s.name = setting.name) then
+      perform vault.update_secret((select s.id from vault.secrets s where s.name = setting.name), setting.value);
+    else
+      perform vault.create_secret(setting.value, setting.name);
+    end if;
+  end loop;
+end
+$$;
+
+comment on function ${qualified(setRetriesFunction)}(integer, interval, interval) is
+  'Sets the retry settings in Vault after checking them against ${defaultJobName}''s schedule; refuses, changing nothing, with the setting, its value and the fix.';`;
+};
+
+/**
+ * Where the job's latest occurrence stands, from the log alone: the catch-up job acts on it (a catch-up or a
+ * retry due now) and status shows it. One reading, so what status says is what the job does.
+ */
+const series = () => `
+create or replace function ${qualified(seriesFunction)}(
+  job_name            text,
+  out occurrence      timestamptz,
+  out state           text,
+  out attempts        integer,
+  out max_attempts    integer,
+  out next_attempt_at timestamptz,
+  out deadline_at     timestamptz,
+  out last_run_id     bigint,
+  out detail          text)
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  job         record;
+  policy      record;
+  window_size interval;
+  last_run    record;
+  later       timestamptz;
+  started     timestamptz := pg_catalog.pg_postmaster_start_time();
+  cron_note   text;
+begin
+  select j.schedule, j.active into job
+    from cron.job j
+   where j.jobname = reminder_run_series.job_name
+     and j.username = ${lit(cronRunnerRole)};
+  if not found then
+    state := 'no-job';
+    return;
+  end if;
+  select * into policy from ${qualified(retryPolicyFunction)}();
+  window_size  := ${qualified(settingFunction)}(${lit(intervalSettings.catchUpWindow.secret)}, ${lit(intervalSettings.catchUpWindow.default)});
+  max_attempts := 1 + policy.retries;
+  -- A paused job misses nothing: pausing means no runs, catch-ups and retries included.
+  if not job.active then
+    state := 'paused';
+    return;
+  end if;
+  occurrence := ${qualified(occurrenceFunction)}(job_name, now(), greatest(window_size, policy.deadline));
+  if occurrence is null then
+    state := 'idle';
+    return;
+  end if;
+  deadline_at := occurrence + policy.deadline;
+
+  -- Rows dated ahead are no runs (an earlier release let any role append one): every read stops at now().
+  select count(*)::integer, max(l.id) into attempts, last_run_id
+    from ${qualified(logTable)} l
+   where l.job_name = reminder_run_series.job_name
+     and l.occurrence = reminder_run_series.occurrence
+     and l.attempt is not null
+     and l.triggered_at <= now();
+
+  -- One success since the occurrence ends it, whichever run it was (on schedule, a retry, by hand).
+  select l.id into last_run_id
+    from ${qualified(logTable)} l
+   where l.job_name = reminder_run_series.job_name and l.status = 'succeeded'
+     and l.triggered_at >= reminder_run_series.occurrence and l.triggered_at <= now()
+   order by l.triggered_at desc
+   limit 1;
+  if found then
+    state := 'succeeded';
+    return;
+  end if;
+  select l.id into last_run_id
+    from ${qualified(logTable)} l
+   where l.job_name = reminder_run_series.job_name and l.status in ('dispatched', 'running')
+     and l.triggered_at <= now()
+   order by l.triggered_at desc
+   limit 1;
+  if found then
+    state := 'in-flight';
+    return;
+  end if;
+
+  if attempts = 0 then
+    if occurrence > now() - interval '${catchUpGraceMinutes} minute' then
+      state := 'due';                                                     -- pg_cron is starting it now
+    elsif not exists (select 1 from ${qualified(logTable)} l where l.job_name = reminder_run_series.job_name and l.triggered_at < reminder_run_series.occurrence) then
+      state := 'idle';                                                    -- a fresh install misses nothing
+    elsif occurrence < now() - window_size then
+      state := 'missed';
+      detail := format('no run of it was dispatched, and the catch-up window (%s) has passed', window_size);
+    else
+      state := 'catch-up';
+      next_attempt_at := now();
+      if started > occurrence - interval '${catchUpGraceMinutes} minute' then
+        detail := format('the database was down at the occurrence; it started at %s', to_char(started at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'));
+      else
+        select d.return_message into cron_note
+          from cron.job_run_details d
+          join cron.job j on j.jobid = d.jobid
+         where j.jobname = reminder_run_series.job_name and j.username = ${lit(cronRunnerRole)}
+           and d.status = 'failed'
+           and coalesce(d.start_time, d.end_time) between occurrence - interval '1 minute' and occurrence + interval '${scheduledLateMinutes} minutes'
+         order by d.runid desc
+         limit 1;
+        detail := coalesce(format('pg_cron did not run it: %s', cron_note), 'pg_cron started no run of it (its launcher missed the minute)');
+      end if;
+    end if;
+    return;
+  end if;
+
+  select l.id, l.attempt, l.status, l.http_status, l.request_id, l.error_message, coalesce(l.finished_at, l.triggered_at) as failed_at into last_run
+    from ${qualified(logTable)} l
+   where l.job_name = reminder_run_series.job_name
+     and l.occurrence = reminder_run_series.occurrence
+     and l.attempt is not null
+     and l.triggered_at <= now()
+   order by l.attempt desc, l.id desc
+   limit 1;
+  last_run_id := last_run.id;
+  if last_run.status <> 'failed' then
+    state := 'in-flight';                                                 -- settled since the read above
+    return;
+  end if;
+
+  -- A request pg_net never answered never reached the function (lost from its queue, or its worker was down):
+  -- the occurrence had no run, and is dispatched again at once, once.
+  if last_run.http_status is null and last_run.request_id is not null
+     and not exists (select 1 from net._http_response r where r.id = last_run.request_id)
+     and not exists (select 1 from ${qualified(catchUpTable)} c where c.job_name = reminder_run_series.job_name and c.occurrence = reminder_run_series.occurrence)
+     and occurrence >= now() - window_size
+  then
+    state := 'catch-up';
+    next_attempt_at := now();
+    detail := format('attempt %s''s request never reached the function: %s', last_run.attempt, coalesce(last_run.error_message, 'pg_net recorded no answer'));
+    return;
+  end if;
+
+  detail := format('attempt %s failed%s: %s', last_run.attempt,
+                   coalesce(format(' with HTTP %s', last_run.http_status), ''), coalesce(left(last_run.error_message, 300), '(no reason recorded)'));
+  if last_run.http_status between 400 and 499 and last_run.http_status <> all (array[${retriedClientStatuses.join(", ")}]) then
+    state := 'refused';                                                   -- the same request would be refused again
+    return;
+  end if;
+  if attempts >= max_attempts then
+    state := 'exhausted';
+    return;
+  end if;
+  -- The wait doubles with each retry: backoff after the first failure, twice that after the second, ...
+  next_attempt_at := last_run.failed_at + policy.backoff * pg_catalog.power(2, attempts - 1);
+  if next_attempt_at > deadline_at then
+    state := 'exhausted';
+    detail := detail || format('; the next retry, at %s, would come after the deadline', to_char(next_attempt_at at time zone 'UTC', 'HH24:MI:SS "UTC"'));
+    return;
+  end if;
+  -- Retries of one occurrence never reach the next: Vault may hold a deadline the schedule has outgrown.
+  later := ${qualified(occurrenceFunction)}(job_name, deadline_at, policy.deadline);
+  if later is distinct from occurrence then
+    raise exception 'Vault secret ${intervalSettings.retryDeadline.secret} is %, which reaches the next occurrence of % at %', policy.deadline, job_name, later
+      using errcode = 'invalid_parameter_value',
+            hint    = format('Keep it under the time between two runs: select ${qualified(setRetriesFunction)}(%s, %L, %L);', policy.retries, policy.backoff, later - occurrence - interval '1 minute');
+  end if;
+  state := 'retrying';
+end
+$$;
+
+comment on function ${qualified(seriesFunction)}(text) is
+  'Where cron_runner''s job stands with its latest occurrence: idle, due, in-flight, succeeded, catch-up (due now, detail says why), retrying (next_attempt_at), exhausted, refused (a 4xx that would come again), missed, paused, no-job; attempts so far of max_attempts.';`;
+
 const catchUp = () => `
-create or replace function ${qualified(catchUpFunction)}(
-  job_name        text     default ${lit(defaultJobName)},
-  catch_up_window interval default null)
+-- The two-argument form of earlier releases let ${cronRunnerRole} choose its own window.
+drop function if exists ${qualified(catchUpFunction)}(text, interval);
+
+create or replace function ${qualified(catchUpFunction)}(job_name text default ${lit(defaultJobName)})
 returns bigint
 language plpgsql
 volatile
@@ -467,69 +834,45 @@ security definer
 set search_path = ''
 as $$
 declare
-  job         record;
-  zone        text;
-  window_size interval;
-  occurrence  timestamptz;
-  run_id      bigint;
+  s      record;
+  run_id bigint;
 begin
-  window_size := coalesce(catch_up_window, ${qualified(settingFunction)}(${lit(intervalSettings.catchUpWindow.secret)}, ${lit(intervalSettings.catchUpWindow.default)}));
-
-  select j.schedule, j.active into job
-    from cron.job j
-   where j.jobname = catch_up_reminder_run.job_name
-     and j.username = ${lit(cronRunnerRole)};
-  -- A removed or paused job misses nothing: pausing means no runs, catch-ups included.
-  if not found or not job.active then
-    return null;
+  if not exists (select 1 from cron.job j where j.jobname = catch_up_reminder_run.job_name and j.username = ${lit(cronRunnerRole)}) then
+    raise exception '% is not a pg_cron job of ${cronRunnerRole}: only a registered job is caught up or retried', quote_literal(job_name)
+      using errcode = 'invalid_parameter_value',
+            hint    = 'Name a job of select jobname from cron.job where username = ''${cronRunnerRole}''; e.g. ${lit(defaultJobName).replace(/'/g, "''")}.';
   end if;
 
-  -- One catch-up of a job at a time: a second caller waits here, then finds the first one's run below. The
-  -- lock is the job's row of the dispatch lock, which no role but the owner may lock (an advisory key, which
-  -- any role may take, would hold every catch-up); the dispatch below takes it again in this transaction.
+  -- One follow-up of a job at a time: a second caller waits here, then finds the first one's run in the series.
+  -- The lock is the job's row of the dispatch lock, which no role but the owner may lock; the dispatch below
+  -- takes it again in this transaction.
   insert into ${qualified(dispatchLockTable)} as k (job_name) values (catch_up_reminder_run.job_name)
       on conflict on constraint ${dispatchLockTable.name}_pkey do nothing;
   perform 1 from ${qualified(dispatchLockTable)} k where k.job_name = catch_up_reminder_run.job_name for update;
 
-  -- pg_cron 1.5+ reads schedules in cron.timezone (GMT unless set); 1.4 always in GMT.
-  begin
-    zone := coalesce(nullif(pg_catalog.current_setting('cron.timezone', true), ''), 'GMT');
-  exception when insufficient_privilege then
-    zone := 'GMT';
-  end;
-
-  occurrence := ${qualified(previousOccurrenceFunction)}(job.schedule, now(), window_size, zone);
-  if occurrence is null                                                                     -- none within the window
-     or occurrence > now() - interval '${catchUpGraceMinutes} minute'                        -- pg_cron is starting it now
-     or pg_catalog.pg_postmaster_start_time() < occurrence - interval '${catchUpGraceMinutes} minute' -- the database was up then
-  then
+  select * into s from ${qualified(seriesFunction)}(job_name);
+  if s.state = 'catch-up' then
+    run_id := ${qualified(attemptFunction)}(job_name, s.occurrence, format('catch-up: %s', s.detail));
+  elsif s.state = 'retrying' and s.next_attempt_at <= now() then
+    run_id := ${qualified(attemptFunction)}(job_name, s.occurrence, format('retry %s of %s: %s', s.attempts, s.max_attempts - 1, s.detail));
+    return run_id;
+  else
     return null;
   end if;
-
-  -- It ran since (on schedule, by hand, or caught up already; whatever that run's outcome, and a run refused
-  -- as skipped does not count), or it never ran before (a fresh install). A row dated ahead is no run since:
-  -- an earlier release let any role append one.
-  if exists (select 1 from ${qualified(logTable)} l where l.job_name = catch_up_reminder_run.job_name and l.triggered_at >= occurrence
-                                                      and l.triggered_at <= now() and l.status <> 'skipped')
-     or not exists (select 1 from ${qualified(logTable)} l where l.job_name = catch_up_reminder_run.job_name and l.triggered_at < occurrence)
-  then
-    return null;
-  end if;
-
-  run_id := public.dispatch_reminder_run(job_name);
   -- Skipped: an earlier run is still in flight, for a bounded time (reconcile ends it). The occurrence is not
   -- recorded as caught up, so a later minute's catch-up dispatches it once that run is over.
   if exists (select 1 from ${qualified(logTable)} l where l.id = run_id and l.status = 'skipped') then
     return run_id;
   end if;
   insert into ${qualified(catchUpTable)} (job_name, occurrence, run_id)
-  values (job_name, occurrence, run_id);
+  values (job_name, s.occurrence, run_id)
+      on conflict on constraint reminder_cron_catch_ups_pkey do nothing;
   return run_id;
 end
 $$;
 
-comment on function ${qualified(catchUpFunction)}(text, interval) is
-  'Dispatches a job once when its last occurrence was missed while the database was down, within catch_up_window (default: Vault ${intervalSettings.catchUpWindow.secret}, else ${intervalSettings.catchUpWindow.default}). Returns the run''s log id, or null. Runs every minute as job ${catchUpJobName}.';`;
+comment on function ${qualified(catchUpFunction)}(text) is
+  'Follows up the job''s latest occurrence (see ${qualified(seriesFunction)}): dispatches it once when no run of it reached the function within the catch-up window (Vault ${intervalSettings.catchUpWindow.secret}, else ${intervalSettings.catchUpWindow.default}), or retries it when due. Returns the run''s log id, or null. Runs every minute as job ${catchUpJobName}.';`;
 
 const retention = () => `
 create or replace function ${qualified(pruneFunction)}(
@@ -617,5 +960,18 @@ end
 $$;`;
 
 export function renderOperationsMigration(): string {
-  return [header(), catchUpLog(), setting(), scheduleFields(), catchUp(), retention(), `\n${renderOperationsGrants()}`, registration()].join("\n");
+  return [
+    header(),
+    catchUpLog(),
+    setting(),
+    scheduleFields(),
+    occurrence(),
+    shortestGap(),
+    retryPolicy(),
+    series(),
+    catchUp(),
+    retention(),
+    `\n${renderOperationsGrants()}`,
+    registration(),
+  ].join("\n");
 }

@@ -5,7 +5,10 @@
  */
 import { runOutcomeDeadlineSeconds } from "./names";
 
-/** Every minute, dispatches the daily run once if its last occurrence was missed while the database was down. */
+/**
+ * Every minute, follows up the daily job's latest occurrence: dispatches it once if no run of it reached the
+ * function (missed, or its request lost), and retries it with back-off while it has failed.
+ */
 export const catchUpJobName = "reminder-eval-catch-up";
 export const catchUpSchedule = "* * * * *";
 
@@ -13,7 +16,17 @@ export const catchUpSchedule = "* * * * *";
 export const retentionJobName = "reminder-eval-retention";
 export const retentionSchedule = "17 3 * * *";
 
-export const catchUpFunction = { schema: "public", name: "catch_up_reminder_run", signature: "text, interval" } as const;
+export const catchUpFunction = { schema: "public", name: "catch_up_reminder_run", signature: "text" } as const;
+/** The state of a job's latest occurrence: what the catch-up job acts on and `status` shows. */
+export const seriesFunction = { schema: "public", name: "reminder_run_series", signature: "text" } as const;
+/** The retry settings as they apply, read from Vault and checked; raises when one is out of range. */
+export const retryPolicyFunction = { schema: "public", name: "reminder_cron_retry_policy", signature: "" } as const;
+/** Why a retry policy cannot hold for a schedule, or null: the one check of the SQL side. */
+export const retryProblemFunction = { schema: "public", name: "reminder_cron_retry_problem", signature: "integer, interval, interval, text" } as const;
+/** The owner's way to change the retry settings: checked first, then stored in Vault. */
+export const setRetriesFunction = { schema: "public", name: "set_reminder_cron_retries", signature: "integer, interval, interval" } as const;
+export const occurrenceFunction = { schema: "public", name: "reminder_cron_occurrence", signature: "text, timestamp with time zone, interval" } as const;
+export const shortestGapFunction = { schema: "public", name: "cron_shortest_gap", signature: "text, text" } as const;
 export const pruneFunction = { schema: "public", name: "prune_reminder_cron_history", signature: "interval, interval" } as const;
 /** The retention job's entry point: the configured ages only, so cron_runner cannot choose its own cut-offs. */
 export const retentionFunction = { schema: "public", name: "apply_reminder_cron_retention", signature: "" } as const;
@@ -32,7 +45,25 @@ export const intervalSettings = {
   catchUpWindow: { secret: "reminder_catch_up_window", default: "6 hours" },
   logRetention: { secret: "reminder_log_retention", default: "90 days" },
   runDetailsRetention: { secret: "reminder_run_details_retention", default: "14 days" },
+  /** The wait before the first retry; each later one waits twice as long as the one before. */
+  retryBackoff: { secret: "reminder_retry_backoff", default: "1 minute" },
+  /** No attempt of an occurrence is dispatched later than this after it. */
+  retryDeadline: { secret: "reminder_retry_deadline", default: "4 hours" },
 } as const;
+
+/**
+ * Retries of one occurrence after its first attempt failed. With the defaults above they come about 1, 2,
+ * 4, 8 and 16 minutes after each failure, 6 attempts in all, the last about half an hour after the first.
+ */
+export const retryLimitSetting = { secret: "reminder_retry_limit", default: 5 } as const;
+/** More would wait longer than a day between the last two: the deadline stops them well before. */
+export const maximumRetries = 10;
+
+/**
+ * An answer the function gave on purpose, which the same request gets again: a bad signature, a replay, a
+ * malformed body. Every other failure is retried; so are 408, 409 (another run held the lease), 425 and 429.
+ */
+export const retriedClientStatuses = [408, 409, 425, 429] as const;
 
 /**
  * An occurrence is left to pg_cron for this long: it starts a job within its minute, so a run not logged a

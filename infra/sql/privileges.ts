@@ -2,8 +2,22 @@
  * The privilege matrix of the trigger, as data. The migration renders GRANT/REVOKE statements from it and
  * the Pulumi component creates one postgresql.Grant per entry from it, so the two cannot drift.
  */
-import { acceptSignedFunction, cronRunnerRole, dispatchFunction, dispatchLockTable, logTable, reconcileFunction, signedRequestsTable } from "./names";
-import { catchUpFunction, catchUpTable, previousOccurrenceFunction, pruneFunction, retentionFunction, scheduleFieldsFunction, settingFunction } from "./operations-names";
+import { acceptSignedFunction, attemptFunction, cronRunnerRole, dispatchFunction, dispatchLockTable, logTable, reconcileFunction, signedRequestsTable } from "./names";
+import {
+  catchUpFunction,
+  catchUpTable,
+  occurrenceFunction,
+  previousOccurrenceFunction,
+  pruneFunction,
+  retentionFunction,
+  retryPolicyFunction,
+  retryProblemFunction,
+  scheduleFieldsFunction,
+  seriesFunction,
+  setRetriesFunction,
+  settingFunction,
+  shortestGapFunction,
+} from "./operations-names";
 
 export type TablePrivilege = "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "TRUNCATE" | "REFERENCES" | "TRIGGER";
 
@@ -62,6 +76,7 @@ export const ownObjects: OwnObjects = {
     `${dispatchFunction.schema}.${dispatchFunction.name}(${dispatchFunction.signature})`,
     `${reconcileFunction.schema}.${reconcileFunction.name}(${reconcileFunction.signature})`,
     `${acceptSignedFunction.schema}.${acceptSignedFunction.name}(${acceptSignedFunction.signature})`,
+    `${attemptFunction.schema}.${attemptFunction.name}(${attemptFunction.signature})`,
   ],
 };
 
@@ -116,7 +131,20 @@ export const operationsGrants: Grant[] = [
 export const operationsObjects: OwnObjects = {
   tables: [qualifiedName(catchUpTable)],
   sequences: [],
-  functions: [catchUpFunction, pruneFunction, retentionFunction, settingFunction, scheduleFieldsFunction, previousOccurrenceFunction].map(
+  functions: [
+    catchUpFunction,
+    pruneFunction,
+    retentionFunction,
+    settingFunction,
+    scheduleFieldsFunction,
+    previousOccurrenceFunction,
+    occurrenceFunction,
+    shortestGapFunction,
+    retryProblemFunction,
+    retryPolicyFunction,
+    setRetriesFunction,
+    seriesFunction,
+  ].map(
     (fn) => `${qualifiedName(fn)}(${fn.signature})`,
   ),
 };

@@ -101,6 +101,16 @@ comment on column public.cron_execution_log.request_id is 'net.http_request_queu
 
 create index if not exists cron_execution_log_triggered_at_idx on public.cron_execution_log (triggered_at);
 
+-- Which occurrence of the schedule a run serves, its attempt at that occurrence, and why it was dispatched:
+-- the catch-up and the retries of an occurrence are rows of their own, each naming it.
+alter table public.cron_execution_log add column if not exists occurrence timestamptz;
+alter table public.cron_execution_log add column if not exists attempt    integer;
+alter table public.cron_execution_log add column if not exists reason     text;
+comment on column public.cron_execution_log.occurrence is 'The scheduled time this run serves; null for a run by hand.';
+comment on column public.cron_execution_log.attempt is 'Its attempt at that occurrence: 1 on schedule (or its catch-up), then each retry; null for a skip or a run by hand.';
+comment on column public.cron_execution_log.reason is 'Why it was dispatched: on schedule, a catch-up and why, a retry and after what, or by hand.';
+create index if not exists cron_execution_log_occurrence_idx on public.cron_execution_log (job_name, occurrence, attempt) where occurrence is not null;
+
 -- An earlier release let any role append any row, so a log may hold rows dated ahead ('succeeded' in 2099
 -- silenced every alert). Status, its alerts and the catch-up now ignore rows dated ahead; here each one is
 -- marked failed, saying why, so nothing else that reads the log believes it either. Once marked, a row is
@@ -128,7 +138,10 @@ create policy cron_runner_appends on public.cron_execution_log for insert to cro
               and triggered_at = now()
               and (finished_at is null or finished_at between triggered_at and clock_timestamp())
               and http_status is null
-              and request_id is null);
+              and request_id is null
+              and occurrence is null
+              and attempt is null
+              and reason is null);
 drop policy if exists service_role_reads on public.cron_execution_log;
 create policy service_role_reads on public.cron_execution_log for select to service_role using (true);
 
@@ -175,7 +188,7 @@ comment on table public.reminder_cron_dispatch_locks is
 -- RLS on and no policy: only the owner, through dispatch_reminder_run, reads or locks a row.
 alter table public.reminder_cron_dispatch_locks enable row level security;
 
-create or replace function public.dispatch_reminder_run(job_name text default 'daily-reminder-eval')
+create or replace function public.dispatch_reminder_attempt(job_name text, occurrence_at timestamptz, dispatch_reason text)
 returns bigint
 language plpgsql
 volatile
@@ -193,10 +206,11 @@ declare
   triggered        timestamptz;
   trigger_at       text;
   signed_at        bigint;
+  attempt_no       integer;
 begin
   -- Only a job cron_runner runs is dispatched: the lock and the in-flight check are per job name, so
   -- any other name ('daily-reminder-eval ', 'x') would run the function beside the real job's run.
-  if not exists (select 1 from cron.job j where j.jobname = dispatch_reminder_run.job_name and j.username = 'cron_runner') then
+  if not exists (select 1 from cron.job j where j.jobname = dispatch_reminder_attempt.job_name and j.username = 'cron_runner') then
     raise exception '% is not a pg_cron job of cron_runner: only a registered job is dispatched', quote_literal(job_name)
       using errcode = 'invalid_parameter_value',
             hint    = 'Name a job of select jobname from cron.job where username = ''cron_runner''; e.g. ''daily-reminder-eval''.';
@@ -205,12 +219,12 @@ begin
   -- Two dispatches of one job never overlap: the second is recorded as skipped, not queued behind the first.
   -- The lock is the job's row in public.reminder_cron_dispatch_locks, which no role but the owner may lock (an
   -- advisory key, which any role may take, let anyone turn every dispatch into a skip).
-  insert into public.reminder_cron_dispatch_locks as k (job_name) values (dispatch_reminder_run.job_name)
+  insert into public.reminder_cron_dispatch_locks as k (job_name) values (dispatch_reminder_attempt.job_name)
       on conflict on constraint reminder_cron_dispatch_locks_pkey do nothing;
-  perform 1 from public.reminder_cron_dispatch_locks k where k.job_name = dispatch_reminder_run.job_name for update skip locked;
+  perform 1 from public.reminder_cron_dispatch_locks k where k.job_name = dispatch_reminder_attempt.job_name for update skip locked;
   if not found then
-    insert into public.cron_execution_log (job_name, status, error_message, finished_at)
-    values (job_name, 'skipped', 'another dispatch of this job was starting at the same moment', now())
+    insert into public.cron_execution_log (job_name, status, error_message, finished_at, occurrence, reason)
+    values (job_name, 'skipped', 'another dispatch of this job was starting at the same moment', now(), occurrence_at, dispatch_reason)
     returning id into run_id;
     return run_id;
   end if;
@@ -219,7 +233,7 @@ begin
   -- (reconcile fails either by then), so a run that never finishes cannot block the next for good.
   select l.id, l.status, l.http_status into in_flight, in_flight_status, in_flight_http
     from public.cron_execution_log l
-   where l.job_name = dispatch_reminder_run.job_name
+   where l.job_name = dispatch_reminder_attempt.job_name
      and (   (l.status = 'dispatched' and l.triggered_at > now() - interval '120 seconds')
           or (l.status = 'running'    and l.triggered_at > now() - interval '460 seconds'))
      -- A row dated ahead (cron_runner may insert any) is no run in flight: it must not block every later one.
@@ -227,16 +241,25 @@ begin
    order by l.triggered_at desc
    limit 1;
   if in_flight is not null then
-    insert into public.cron_execution_log (job_name, status, error_message, finished_at)
+    insert into public.cron_execution_log (job_name, status, error_message, finished_at, occurrence, reason)
     values (job_name, 'skipped',
             case in_flight_status
               -- The status it was answered with, as recorded: a 200 also waits here until its record settles it.
               when 'running' then format('run %s is still running in the reminder function (answered %s)', in_flight, in_flight_http)
               else format('run %s is still awaiting its answer', in_flight)
             end,
-            now())
+            now(), occurrence_at, dispatch_reason)
     returning id into run_id;
     return run_id;
+  end if;
+
+  -- Under the lock, so two attempts of one occurrence cannot take the same number. Skips are no attempts.
+  if occurrence_at is not null then
+    select coalesce(max(l.attempt), 0) + 1 into attempt_no
+      from public.cron_execution_log l
+     where l.job_name = dispatch_reminder_attempt.job_name
+       and l.occurrence = occurrence_at
+       and l.attempt is not null;
   end if;
 
   select decrypted_secret into url         from vault.decrypted_secrets where name = 'reminder_function_url';
@@ -251,14 +274,14 @@ begin
              'reminder_signing_key', 'reminder_signing_key')
   end;
   if problem is not null then
-    insert into public.cron_execution_log (job_name, status, error_message, finished_at)
-    values (job_name, 'failed', problem, now())
+    insert into public.cron_execution_log (job_name, status, error_message, finished_at, occurrence, attempt, reason)
+    values (job_name, 'failed', problem, now(), occurrence_at, attempt_no, dispatch_reason)
     returning id into run_id;
     return run_id;
   end if;
 
-  insert into public.cron_execution_log (job_name, status)
-  values (job_name, 'dispatched')
+  insert into public.cron_execution_log (job_name, status, occurrence, attempt, reason)
+  values (job_name, 'dispatched', occurrence_at, attempt_no, dispatch_reason)
   returning id, triggered_at into run_id, triggered;
 
   -- The body carries triggered_at as a JSON string made here, so what is signed is the very text the
@@ -269,11 +292,11 @@ begin
     update public.cron_execution_log
        set request_id = net.http_post(
              url                  => url,
-             body                 => jsonb_build_object('job_name', dispatch_reminder_run.job_name, 'run_id', run_id, 'triggered_at', trigger_at),
+             body                 => jsonb_build_object('job_name', dispatch_reminder_attempt.job_name, 'run_id', run_id, 'triggered_at', trigger_at),
              headers              => jsonb_build_object(
                                        'Content-Type', 'application/json',
                                        'x-reminder-signature', format('t=%s,v1=%s', signed_at, encode(extensions.hmac(
-                                         convert_to(format('%s.%s.%s.%s', signed_at, run_id, trigger_at, dispatch_reminder_run.job_name), 'UTF8'),
+                                         convert_to(format('%s.%s.%s.%s', signed_at, run_id, trigger_at, dispatch_reminder_attempt.job_name), 'UTF8'),
                                          convert_to(signing_key, 'UTF8'),
                                          'sha256'), 'hex'))),
              timeout_milliseconds => 5000)
@@ -288,8 +311,33 @@ begin
 end
 $$;
 
+comment on function public.dispatch_reminder_attempt(text, timestamptz, text) is
+  'Queues one signed call of the ReminderSchedulerService through pg_net and logs it as the next attempt at occurrence_at (none when null), saying dispatch_reason; returns the cron_execution_log id. Returns in milliseconds: the answer is read later by reconcile_reminder_runs(). The owner''s: dispatch_reminder_run and the catch-up call it.';
+
+create or replace function public.dispatch_reminder_run(job_name text default 'daily-reminder-eval')
+returns bigint
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  occurrence_at timestamptz;
+begin
+  -- pg_cron starts a job in a session of the job's owner; nobody else logs in as cron_runner (it has no
+  -- password, and SET ROLE leaves session_user as it was). Such a call is the schedule's: it serves the
+  -- occurrence that has just come, and is its first attempt. Any other call is a run by hand.
+  if session_user = 'cron_runner' then
+    -- The operations migration, applied with this one, defines the schedule's reading.
+    occurrence_at := public.reminder_cron_occurrence(dispatch_reminder_run.job_name, now(), interval '5 minutes');
+    return public.dispatch_reminder_attempt(job_name, occurrence_at, 'on schedule');
+  end if;
+  return public.dispatch_reminder_attempt(job_name, null, format('by hand, as %s', session_user));
+end
+$$;
+
 comment on function public.dispatch_reminder_run(text) is
-  'Queues one signed call of the ReminderSchedulerService through pg_net and logs it; returns the cron_execution_log id. Returns in milliseconds: the answer is read later by reconcile_reminder_runs().';
+  'Dispatches the job: called by pg_cron, as the first attempt at the occurrence that has just come; called by anyone else (run-now), as a run by hand. Returns the cron_execution_log id.';
 
 create or replace function public.reconcile_reminder_runs()
 returns integer
@@ -381,6 +429,23 @@ begin
     get diagnostics changed = row_count;
     settled := settled + changed;
 
+    -- A request neither queued nor answered 30 s after its dispatch was lost before pg_net sent it: its
+    -- worker takes a request off the queue, sends it and records the answer within the 5 s timeout, and the
+    -- queue is UNLOGGED (a crash empties it) and writable by every role that reaches schema net. The catch-up
+    -- dispatches the occurrence again.
+    update public.cron_execution_log l
+       set status        = 'failed',
+           finished_at   = clock_timestamp(),
+           error_message = 'the request was lost before pg_net sent it: it is neither queued in net.http_request_queue nor answered in net._http_response 30 s after its dispatch '
+                           '(the queue is UNLOGGED, so a crash empties it, and any role that reaches schema net may delete from it)'
+     where l.status = 'dispatched'
+       and l.request_id is not null
+       and l.triggered_at < clock_timestamp() - interval '30 seconds'
+       and not exists (select 1 from net.http_request_queue q where q.id = l.request_id)
+       and not exists (select 1 from net._http_response r where r.id = l.request_id);
+    get diagnostics changed = row_count;
+    settled := settled + changed;
+
     -- A run pg_net never answered is failed, so it neither hangs as dispatched nor blocks the next run.
     update public.cron_execution_log l
        set status        = 'failed',
@@ -411,6 +476,7 @@ revoke all on sequence public.cron_execution_log_id_seq from public, anon, authe
 revoke all on function public.dispatch_reminder_run(text) from public, anon, authenticated, service_role, cron_runner;
 revoke all on function public.reconcile_reminder_runs() from public, anon, authenticated, service_role, cron_runner;
 revoke all on function public.accept_signed_reminder_request(bigint, text, timestamp with time zone) from public, anon, authenticated, service_role, cron_runner;
+revoke all on function public.dispatch_reminder_attempt(text, timestamp with time zone, text) from public, anon, authenticated, service_role, cron_runner;
 grant insert on table public.cron_execution_log to cron_runner;
 grant select on table public.cron_execution_log to service_role;
 grant execute on function public.dispatch_reminder_run(text) to cron_runner;

@@ -78,10 +78,10 @@ declare
   raw text;
 begin
   -- Only its own settings: Vault holds the signing key too, and no caller may reach it through here.
-  if secret_name is null or secret_name <> all (array['reminder_catch_up_window', 'reminder_log_retention', 'reminder_run_details_retention']) then
+  if secret_name is null or secret_name <> all (array['reminder_catch_up_window', 'reminder_log_retention', 'reminder_run_details_retention', 'reminder_retry_backoff', 'reminder_retry_deadline']) then
     raise exception '% is not a reminder-cron interval setting', coalesce(quote_literal(secret_name), 'null')
       using errcode = 'invalid_parameter_value',
-            hint    = 'Read one of reminder_catch_up_window, reminder_log_retention, reminder_run_details_retention.';
+            hint    = 'Read one of reminder_catch_up_window, reminder_log_retention, reminder_run_details_retention, reminder_retry_backoff, reminder_retry_deadline.';
   end if;
   select nullif(trim(s.decrypted_secret), '') into raw
     from vault.decrypted_secrets s
@@ -410,9 +410,349 @@ $$;
 comment on function public.cron_previous_occurrence(text, timestamptz, interval, text) is
   'The latest minute in [at_or_before - horizon, at_or_before] at which pg_cron runs a job with this schedule, in time_zone; null when none.';
 
-create or replace function public.catch_up_reminder_run(
-  job_name        text     default 'daily-reminder-eval',
-  catch_up_window interval default null)
+create or replace function public.reminder_cron_occurrence(job_name text, at_or_before timestamptz, horizon interval)
+returns timestamptz
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  schedule text;
+  zone     text;
+begin
+  select j.schedule into schedule from cron.job j where j.jobname = reminder_cron_occurrence.job_name and j.username = 'cron_runner';
+  if schedule is null then
+    return null;
+  end if;
+  -- pg_cron 1.5+ reads schedules in cron.timezone (GMT unless set); 1.4 always in GMT.
+  begin
+    zone := coalesce(nullif(pg_catalog.current_setting('cron.timezone', true), ''), 'GMT');
+  exception when insufficient_privilege then
+    zone := 'GMT';
+  end;
+  return public.cron_previous_occurrence(schedule, at_or_before, horizon, zone);
+end
+$$;
+
+comment on function public.reminder_cron_occurrence(text, timestamptz, interval) is
+  'The latest occurrence of cron_runner''s job job_name in [at_or_before - horizon, at_or_before], read in pg_cron''s time zone; null when none or no such job.';
+
+create or replace function public.cron_shortest_gap(schedule text, pg_cron_version text default null)
+returns interval
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  f        record;
+  times    integer[];
+  best     integer;
+  last_day date;
+  day_     date := current_date;
+  dom_ok   boolean;
+  dow_ok   boolean;
+begin
+  select * into f from public.cron_schedule_fields(schedule, pg_cron_version);
+  if f.seconds is not null then
+    return pg_catalog.make_interval(secs => f.seconds);
+  end if;
+  -- Minutes of the day it runs at, in order; then the least step between two of them, and between the last of
+  -- one matching day and the first of the next, over 28 years (weekdays and leap years repeat every 28).
+  times := array(select distinct h * 60 + m from pg_catalog.unnest(f.hours) h, pg_catalog.unnest(f.minutes) m order by 1);
+  if f.reboot or coalesce(pg_catalog.array_length(times, 1), 0) = 0 then
+    return null;
+  end if;
+  select min(t.next_ - t.this_) into best
+    from (select x as this_, lead(x) over (order by x) as next_ from pg_catalog.unnest(times) x) t;
+  for i in 0..28 * 366 loop
+    exit when best = 1;
+    dom_ok := extract(day from day_)::integer = any(f.days_of_month) or (f.dom_last and extract(day from day_ + 1) = 1);
+    dow_ok := extract(dow from day_)::integer = any(f.days_of_week);
+    if extract(month from day_)::integer = any(f.months)
+       and (case when f.dom_star or f.dow_star then dom_ok and dow_ok else dom_ok or dow_ok end)
+    then
+      if last_day is not null then
+        best := least(coalesce(best, 2147483647), (day_ - last_day) * 1440 + times[1] - times[pg_catalog.array_length(times, 1)]);
+      end if;
+      last_day := day_;
+    end if;
+    day_ := day_ + 1;
+  end loop;
+  return pg_catalog.make_interval(mins => best);
+end
+$$;
+
+comment on function public.cron_shortest_gap(text, text) is
+  'The shortest time between two consecutive runs of a pg_cron schedule; null when it runs once or never.';
+
+create or replace function public.reminder_cron_retry_problem(retries integer, backoff interval, deadline interval, schedule text default null)
+returns text
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  gap interval;
+begin
+  -- Compared as cut-offs from now, not as intervals: '-1 mons 40 days' is positive as an interval.
+  if retries is null or retries < 0 or retries > 10 then
+    return format('reminder_retry_limit is %s: give 0 (no retries) to 10. Fix: %s', coalesce(retries::text, 'null'), 'select public.set_reminder_cron_retries(5, ''1 minute'', ''4 hours'');');
+  elsif backoff is null or now() + backoff < now() then
+    return format('reminder_retry_backoff is %L: a wait cannot be negative. Fix: %s', backoff, 'select public.set_reminder_cron_retries(5, ''1 minute'', ''4 hours'');');
+  elsif deadline is null or now() + deadline < now() then
+    return format('reminder_retry_deadline is %L: a deadline cannot be negative. Fix: %s', deadline, 'select public.set_reminder_cron_retries(5, ''1 minute'', ''4 hours'');');
+  elsif retries = 0 and now() + backoff > now() then
+    return format('reminder_retry_limit is 0 (no retries), yet reminder_retry_backoff is %L: a back-off with nothing to retry is a setting half-changed. '
+                  'Fix: to retry, %s To never retry, %s', backoff, 'select public.set_reminder_cron_retries(5, ''1 minute'', ''4 hours'');', 'select public.set_reminder_cron_retries(0, ''0'', ''4 hours'');');
+  elsif retries > 0 and now() + deadline < now() + interval '1 minute' then
+    return format('reminder_retry_deadline is %L: retries are looked for once a minute, so give at least 1 minute. Fix: %s', deadline, 'select public.set_reminder_cron_retries(5, ''1 minute'', ''4 hours'');');
+  elsif retries > 0 and now() + deadline < now() + backoff then
+    return format('reminder_retry_deadline is %L, shorter than the first retry''s wait (reminder_retry_backoff %L), so no retry would ever run. Fix: %s', deadline, backoff, 'select public.set_reminder_cron_retries(5, ''1 minute'', ''4 hours'');');
+  end if;
+  if retries > 0 and schedule is not null then
+    gap := public.cron_shortest_gap(schedule);
+    if gap is not null and now() + deadline >= now() + gap then
+      return format('reminder_retry_deadline is %L, which reaches the next occurrence: schedule %L runs as little as %s apart, and the retries of one occurrence would run into the next. '
+                    'Fix: keep it under %s, e.g. %s', deadline, schedule, gap, gap,
+                    format('select public.set_reminder_cron_retries(%s, %L, %L);', retries, backoff, least(interval '4 hours', gap / 2)));
+    end if;
+  end if;
+  return null;
+end
+$$;
+
+comment on function public.reminder_cron_retry_problem(integer, interval, interval, text) is
+  'Why these retry settings cannot hold (for this schedule, when given), as a sentence naming the setting, its value and the fix; null when they can.';
+
+create or replace function public.reminder_cron_retry_policy(out retries integer, out backoff interval, out deadline interval)
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  raw     text;
+  problem text;
+begin
+  select nullif(trim(s.decrypted_secret), '') into raw
+    from vault.decrypted_secrets s
+   where s.name = 'reminder_retry_limit';
+  if raw is null then
+    retries := 5;
+  elsif raw ~ '^[+-]?[0-9]{1,9}$' then
+    retries := raw::integer;
+  else
+    raise exception 'Vault secret reminder_retry_limit holds %, which is not a whole number of retries', quote_literal(raw)
+      using errcode = 'invalid_parameter_value', hint = 'Set it with select public.set_reminder_cron_retries(5, ''1 minute'', ''4 hours'');';
+  end if;
+  backoff  := public.reminder_cron_interval_setting('reminder_retry_backoff', '1 minute');
+  deadline := public.reminder_cron_interval_setting('reminder_retry_deadline', '4 hours');
+  problem  := public.reminder_cron_retry_problem(retries, backoff, deadline);
+  if problem is not null then
+    raise exception 'Vault holds retry settings reminder-cron cannot use: %', problem using errcode = 'invalid_parameter_value';
+  end if;
+end
+$$;
+
+comment on function public.reminder_cron_retry_policy() is
+  'The retry settings as they apply: Vault reminder_retry_limit (default 5), reminder_retry_backoff (1 minute) and reminder_retry_deadline (4 hours); raises, naming the setting, its value and the fix, when they cannot hold.';
+
+create or replace function public.set_reminder_cron_retries(retries integer, backoff interval, deadline interval)
+returns void
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  schedule text;
+  problem  text;
+  setting  record;
+begin
+  -- Checked against the job's schedule as pg_cron holds it, and nothing is stored unless all three hold.
+  select j.schedule into schedule from cron.job j where j.jobname = 'daily-reminder-eval' and j.username = 'cron_runner';
+  problem := public.reminder_cron_retry_problem(retries, backoff, deadline, schedule);
+  if problem is not null then
+    raise exception 'Retry settings refused, nothing changed: %', problem using errcode = 'invalid_parameter_value';
+  end if;
+  for setting in select * from (values ('reminder_retry_limit', retries::text), ('reminder_retry_backoff', backoff::text), ('reminder_retry_deadline', deadline::text)) v(name, value) loop
+    if exists (select 1 from vault.secrets s where s.name = setting.name) then
+      perform vault.update_secret((select s.id from vault.secrets s where s.name = setting.name), setting.value);
+    else
+      perform vault.create_secret(setting.value, setting.name);
+    end if;
+  end loop;
+end
+$$;
+
+comment on function public.set_reminder_cron_retries(integer, interval, interval) is
+  'Sets the retry settings in Vault after checking them against daily-reminder-eval''s schedule; refuses, changing nothing, with the setting, its value and the fix.';
+
+create or replace function public.reminder_run_series(
+  job_name            text,
+  out occurrence      timestamptz,
+  out state           text,
+  out attempts        integer,
+  out max_attempts    integer,
+  out next_attempt_at timestamptz,
+  out deadline_at     timestamptz,
+  out last_run_id     bigint,
+  out detail          text)
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  job         record;
+  policy      record;
+  window_size interval;
+  last_run    record;
+  later       timestamptz;
+  started     timestamptz := pg_catalog.pg_postmaster_start_time();
+  cron_note   text;
+begin
+  select j.schedule, j.active into job
+    from cron.job j
+   where j.jobname = reminder_run_series.job_name
+     and j.username = 'cron_runner';
+  if not found then
+    state := 'no-job';
+    return;
+  end if;
+  select * into policy from public.reminder_cron_retry_policy();
+  window_size  := public.reminder_cron_interval_setting('reminder_catch_up_window', '6 hours');
+  max_attempts := 1 + policy.retries;
+  -- A paused job misses nothing: pausing means no runs, catch-ups and retries included.
+  if not job.active then
+    state := 'paused';
+    return;
+  end if;
+  occurrence := public.reminder_cron_occurrence(job_name, now(), greatest(window_size, policy.deadline));
+  if occurrence is null then
+    state := 'idle';
+    return;
+  end if;
+  deadline_at := occurrence + policy.deadline;
+
+  -- Rows dated ahead are no runs (an earlier release let any role append one): every read stops at now().
+  select count(*)::integer, max(l.id) into attempts, last_run_id
+    from public.cron_execution_log l
+   where l.job_name = reminder_run_series.job_name
+     and l.occurrence = reminder_run_series.occurrence
+     and l.attempt is not null
+     and l.triggered_at <= now();
+
+  -- One success since the occurrence ends it, whichever run it was (on schedule, a retry, by hand).
+  select l.id into last_run_id
+    from public.cron_execution_log l
+   where l.job_name = reminder_run_series.job_name and l.status = 'succeeded'
+     and l.triggered_at >= reminder_run_series.occurrence and l.triggered_at <= now()
+   order by l.triggered_at desc
+   limit 1;
+  if found then
+    state := 'succeeded';
+    return;
+  end if;
+  select l.id into last_run_id
+    from public.cron_execution_log l
+   where l.job_name = reminder_run_series.job_name and l.status in ('dispatched', 'running')
+     and l.triggered_at <= now()
+   order by l.triggered_at desc
+   limit 1;
+  if found then
+    state := 'in-flight';
+    return;
+  end if;
+
+  if attempts = 0 then
+    if occurrence > now() - interval '1 minute' then
+      state := 'due';                                                     -- pg_cron is starting it now
+    elsif not exists (select 1 from public.cron_execution_log l where l.job_name = reminder_run_series.job_name and l.triggered_at < reminder_run_series.occurrence) then
+      state := 'idle';                                                    -- a fresh install misses nothing
+    elsif occurrence < now() - window_size then
+      state := 'missed';
+      detail := format('no run of it was dispatched, and the catch-up window (%s) has passed', window_size);
+    else
+      state := 'catch-up';
+      next_attempt_at := now();
+      if started > occurrence - interval '1 minute' then
+        detail := format('the database was down at the occurrence; it started at %s', to_char(started at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'));
+      else
+        select d.return_message into cron_note
+          from cron.job_run_details d
+          join cron.job j on j.jobid = d.jobid
+         where j.jobname = reminder_run_series.job_name and j.username = 'cron_runner'
+           and d.status = 'failed'
+           and coalesce(d.start_time, d.end_time) between occurrence - interval '1 minute' and occurrence + interval '5 minutes'
+         order by d.runid desc
+         limit 1;
+        detail := coalesce(format('pg_cron did not run it: %s', cron_note), 'pg_cron started no run of it (its launcher missed the minute)');
+      end if;
+    end if;
+    return;
+  end if;
+
+  select l.id, l.attempt, l.status, l.http_status, l.request_id, l.error_message, coalesce(l.finished_at, l.triggered_at) as failed_at into last_run
+    from public.cron_execution_log l
+   where l.job_name = reminder_run_series.job_name
+     and l.occurrence = reminder_run_series.occurrence
+     and l.attempt is not null
+     and l.triggered_at <= now()
+   order by l.attempt desc, l.id desc
+   limit 1;
+  last_run_id := last_run.id;
+  if last_run.status <> 'failed' then
+    state := 'in-flight';                                                 -- settled since the read above
+    return;
+  end if;
+
+  -- A request pg_net never answered never reached the function (lost from its queue, or its worker was down):
+  -- the occurrence had no run, and is dispatched again at once, once.
+  if last_run.http_status is null and last_run.request_id is not null
+     and not exists (select 1 from net._http_response r where r.id = last_run.request_id)
+     and not exists (select 1 from public.reminder_cron_catch_ups c where c.job_name = reminder_run_series.job_name and c.occurrence = reminder_run_series.occurrence)
+     and occurrence >= now() - window_size
+  then
+    state := 'catch-up';
+    next_attempt_at := now();
+    detail := format('attempt %s''s request never reached the function: %s', last_run.attempt, coalesce(last_run.error_message, 'pg_net recorded no answer'));
+    return;
+  end if;
+
+  detail := format('attempt %s failed%s: %s', last_run.attempt,
+                   coalesce(format(' with HTTP %s', last_run.http_status), ''), coalesce(left(last_run.error_message, 300), '(no reason recorded)'));
+  if last_run.http_status between 400 and 499 and last_run.http_status <> all (array[408, 409, 425, 429]) then
+    state := 'refused';                                                   -- the same request would be refused again
+    return;
+  end if;
+  if attempts >= max_attempts then
+    state := 'exhausted';
+    return;
+  end if;
+  -- The wait doubles with each retry: backoff after the first failure, twice that after the second, ...
+  next_attempt_at := last_run.failed_at + policy.backoff * pg_catalog.power(2, attempts - 1);
+  if next_attempt_at > deadline_at then
+    state := 'exhausted';
+    detail := detail || format('; the next retry, at %s, would come after the deadline', to_char(next_attempt_at at time zone 'UTC', 'HH24:MI:SS "UTC"'));
+    return;
+  end if;
+  -- Retries of one occurrence never reach the next: Vault may hold a deadline the schedule has outgrown.
+  later := public.reminder_cron_occurrence(job_name, deadline_at, policy.deadline);
+  if later is distinct from occurrence then
+    raise exception 'Vault secret reminder_retry_deadline is %, which reaches the next occurrence of % at %', policy.deadline, job_name, later
+      using errcode = 'invalid_parameter_value',
+            hint    = format('Keep it under the time between two runs: select public.set_reminder_cron_retries(%s, %L, %L);', policy.retries, policy.backoff, later - occurrence - interval '1 minute');
+  end if;
+  state := 'retrying';
+end
+$$;
+
+comment on function public.reminder_run_series(text) is
+  'Where cron_runner''s job stands with its latest occurrence: idle, due, in-flight, succeeded, catch-up (due now, detail says why), retrying (next_attempt_at), exhausted, refused (a 4xx that would come again), missed, paused, no-job; attempts so far of max_attempts.';
+
+-- The two-argument form of earlier releases let cron_runner choose its own window.
+drop function if exists public.catch_up_reminder_run(text, interval);
+
+create or replace function public.catch_up_reminder_run(job_name text default 'daily-reminder-eval')
 returns bigint
 language plpgsql
 volatile
@@ -420,69 +760,45 @@ security definer
 set search_path = ''
 as $$
 declare
-  job         record;
-  zone        text;
-  window_size interval;
-  occurrence  timestamptz;
-  run_id      bigint;
+  s      record;
+  run_id bigint;
 begin
-  window_size := coalesce(catch_up_window, public.reminder_cron_interval_setting('reminder_catch_up_window', '6 hours'));
-
-  select j.schedule, j.active into job
-    from cron.job j
-   where j.jobname = catch_up_reminder_run.job_name
-     and j.username = 'cron_runner';
-  -- A removed or paused job misses nothing: pausing means no runs, catch-ups included.
-  if not found or not job.active then
-    return null;
+  if not exists (select 1 from cron.job j where j.jobname = catch_up_reminder_run.job_name and j.username = 'cron_runner') then
+    raise exception '% is not a pg_cron job of cron_runner: only a registered job is caught up or retried', quote_literal(job_name)
+      using errcode = 'invalid_parameter_value',
+            hint    = 'Name a job of select jobname from cron.job where username = ''cron_runner''; e.g. ''daily-reminder-eval''.';
   end if;
 
-  -- One catch-up of a job at a time: a second caller waits here, then finds the first one's run below. The
-  -- lock is the job's row of the dispatch lock, which no role but the owner may lock (an advisory key, which
-  -- any role may take, would hold every catch-up); the dispatch below takes it again in this transaction.
+  -- One follow-up of a job at a time: a second caller waits here, then finds the first one's run in the series.
+  -- The lock is the job's row of the dispatch lock, which no role but the owner may lock; the dispatch below
+  -- takes it again in this transaction.
   insert into public.reminder_cron_dispatch_locks as k (job_name) values (catch_up_reminder_run.job_name)
       on conflict on constraint reminder_cron_dispatch_locks_pkey do nothing;
   perform 1 from public.reminder_cron_dispatch_locks k where k.job_name = catch_up_reminder_run.job_name for update;
 
-  -- pg_cron 1.5+ reads schedules in cron.timezone (GMT unless set); 1.4 always in GMT.
-  begin
-    zone := coalesce(nullif(pg_catalog.current_setting('cron.timezone', true), ''), 'GMT');
-  exception when insufficient_privilege then
-    zone := 'GMT';
-  end;
-
-  occurrence := public.cron_previous_occurrence(job.schedule, now(), window_size, zone);
-  if occurrence is null                                                                     -- none within the window
-     or occurrence > now() - interval '1 minute'                        -- pg_cron is starting it now
-     or pg_catalog.pg_postmaster_start_time() < occurrence - interval '1 minute' -- the database was up then
-  then
+  select * into s from public.reminder_run_series(job_name);
+  if s.state = 'catch-up' then
+    run_id := public.dispatch_reminder_attempt(job_name, s.occurrence, format('catch-up: %s', s.detail));
+  elsif s.state = 'retrying' and s.next_attempt_at <= now() then
+    run_id := public.dispatch_reminder_attempt(job_name, s.occurrence, format('retry %s of %s: %s', s.attempts, s.max_attempts - 1, s.detail));
+    return run_id;
+  else
     return null;
   end if;
-
-  -- It ran since (on schedule, by hand, or caught up already; whatever that run's outcome, and a run refused
-  -- as skipped does not count), or it never ran before (a fresh install). A row dated ahead is no run since:
-  -- an earlier release let any role append one.
-  if exists (select 1 from public.cron_execution_log l where l.job_name = catch_up_reminder_run.job_name and l.triggered_at >= occurrence
-                                                      and l.triggered_at <= now() and l.status <> 'skipped')
-     or not exists (select 1 from public.cron_execution_log l where l.job_name = catch_up_reminder_run.job_name and l.triggered_at < occurrence)
-  then
-    return null;
-  end if;
-
-  run_id := public.dispatch_reminder_run(job_name);
   -- Skipped: an earlier run is still in flight, for a bounded time (reconcile ends it). The occurrence is not
   -- recorded as caught up, so a later minute's catch-up dispatches it once that run is over.
   if exists (select 1 from public.cron_execution_log l where l.id = run_id and l.status = 'skipped') then
     return run_id;
   end if;
   insert into public.reminder_cron_catch_ups (job_name, occurrence, run_id)
-  values (job_name, occurrence, run_id);
+  values (job_name, s.occurrence, run_id)
+      on conflict on constraint reminder_cron_catch_ups_pkey do nothing;
   return run_id;
 end
 $$;
 
-comment on function public.catch_up_reminder_run(text, interval) is
-  'Dispatches a job once when its last occurrence was missed while the database was down, within catch_up_window (default: Vault reminder_catch_up_window, else 6 hours). Returns the run''s log id, or null. Runs every minute as job reminder-eval-catch-up.';
+comment on function public.catch_up_reminder_run(text) is
+  'Follows up the job''s latest occurrence (see public.reminder_run_series): dispatches it once when no run of it reached the function within the catch-up window (Vault reminder_catch_up_window, else 6 hours), or retries it when due. Returns the run''s log id, or null. Runs every minute as job reminder-eval-catch-up.';
 
 create or replace function public.prune_reminder_cron_history(
   log_older_than          interval default null,
@@ -547,13 +863,19 @@ comment on function public.prune_reminder_cron_history(interval, interval) is
   'Deletes cron_execution_log rows older than log_older_than (default: Vault reminder_log_retention, else 90 days) and cron_runner''s cron.job_run_details rows older than run_details_older_than (default: Vault reminder_run_details_retention, else 14 days). Runs daily as job reminder-eval-retention.';
 
 revoke all on table public.reminder_cron_catch_ups from public, anon, authenticated, service_role, cron_runner;
-revoke all on function public.catch_up_reminder_run(text, interval) from public, anon, authenticated, service_role, cron_runner;
+revoke all on function public.catch_up_reminder_run(text) from public, anon, authenticated, service_role, cron_runner;
 revoke all on function public.prune_reminder_cron_history(interval, interval) from public, anon, authenticated, service_role, cron_runner;
 revoke all on function public.apply_reminder_cron_retention() from public, anon, authenticated, service_role, cron_runner;
 revoke all on function public.reminder_cron_interval_setting(text, text) from public, anon, authenticated, service_role, cron_runner;
 revoke all on function public.cron_schedule_fields(text, text) from public, anon, authenticated, service_role, cron_runner;
 revoke all on function public.cron_previous_occurrence(text, timestamp with time zone, interval, text) from public, anon, authenticated, service_role, cron_runner;
-grant execute on function public.catch_up_reminder_run(text, interval) to cron_runner;
+revoke all on function public.reminder_cron_occurrence(text, timestamp with time zone, interval) from public, anon, authenticated, service_role, cron_runner;
+revoke all on function public.cron_shortest_gap(text, text) from public, anon, authenticated, service_role, cron_runner;
+revoke all on function public.reminder_cron_retry_problem(integer, interval, interval, text) from public, anon, authenticated, service_role, cron_runner;
+revoke all on function public.reminder_cron_retry_policy() from public, anon, authenticated, service_role, cron_runner;
+revoke all on function public.set_reminder_cron_retries(integer, interval, interval) from public, anon, authenticated, service_role, cron_runner;
+revoke all on function public.reminder_run_series(text) from public, anon, authenticated, service_role, cron_runner;
+grant execute on function public.catch_up_reminder_run(text) to cron_runner;
 grant execute on function public.apply_reminder_cron_retention() to cron_runner;
 grant select on table public.reminder_cron_catch_ups to service_role;
 
