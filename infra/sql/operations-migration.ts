@@ -51,12 +51,20 @@ export function operationsRunbook(): RunbookEntry[] {
   const { catchUpWindow, logRetention, runDetailsRetention } = intervalSettings;
   return [
     {
-      action: "See the caught-up runs",
-      sql: `select c.occurrence, c.caught_up_at, l.status, l.http_status, l.error_message from ${qualified(catchUpTable)} c join ${qualified(logTable)} l on l.id = c.run_id order by c.occurrence desc limit 20;`,
+      action: "See the caught-up and retried runs",
+      sql: `select l.occurrence, l.attempt, l.triggered_at, l.status, l.http_status, l.reason, l.error_message from ${qualified(logTable)} l where l.job_name = ${lit(defaultJobName)} and l.occurrence is not null order by l.occurrence desc, l.attempt desc limit 20;`,
     },
     { action: `Change the catch-up window (default ${catchUpWindow.default})`, sql: setSecretSql(catchUpWindow.secret, "3 hours") },
-    { action: "Stop catching up missed runs", sql: runbookSql(catchUpJobName, "Emergency pause") },
-    { action: "Catch up missed runs again", sql: runbookSql(catchUpJobName, "Resume") },
+    {
+      action: `Change the retries (default ${retryLimitSetting.default}, the first ${intervalSettings.retryBackoff.default} after a failure, doubling, none later than ${intervalSettings.retryDeadline.default} after the occurrence)`,
+      sql: `select ${qualified(setRetriesFunction)}(${retryLimitSetting.default}, ${lit(intervalSettings.retryBackoff.default)}, ${lit(intervalSettings.retryDeadline.default)});`,
+    },
+    {
+      action: "See where today's occurrence stands (retrying, exhausted, caught up, ...)",
+      sql: `select * from ${qualified(seriesFunction)}(${lit(defaultJobName)});`,
+    },
+    { action: "Stop catching up and retrying missed and failed runs", sql: runbookSql(catchUpJobName, "Emergency pause") },
+    { action: "Catch up and retry again", sql: runbookSql(catchUpJobName, "Resume") },
     { action: `Change how long the execution log is kept (default ${logRetention.default})`, sql: setSecretSql(logRetention.secret, "180 days") },
     { action: `Change how long pg_cron's run history is kept (default ${runDetailsRetention.default})`, sql: setSecretSql(runDetailsRetention.secret, "30 days") },
     { action: "Prune now", sql: `${pruneCommand};` },
@@ -69,14 +77,23 @@ function header(): string {
   return `-- Operations of the daily reminder trigger: catch up a run missed while the database was down, once, and
 -- keep the run history bounded. Both run as pg_cron jobs of role ${cronRunnerRole}.
 --
--- ${qualified(catchUpFunction)}(job_name text default ${lit(defaultJobName)}, catch_up_window interval default null)
---   Job ${lit(catchUpJobName)}, every minute. Dispatches the job once, exactly as its schedule would, when its
---   last occurrence (its cron.job schedule, in pg_cron's time zone) was at least ${catchUpGraceMinutes} minute and at most
---   catch_up_window ago, the database started after that occurrence (it was down then), the job is active, no
---   run of it but a skipped one was logged since the occurrence, and one was logged before it (a fresh install
---   misses nothing). A catch-up skipped because a run is still in flight is not recorded, and tried again.
---   Each catch-up is recorded in ${qualified(catchUpTable)}, whose primary key (job_name, occurrence)
---   forbids a second. Returns the cron_execution_log id of the run, or null when nothing was missed.
+-- ${qualified(catchUpFunction)}(job_name text default ${lit(defaultJobName)})
+--   Job ${lit(catchUpJobName)}, every minute. Follows up the job's latest occurrence (its cron.job schedule, in
+--   pg_cron's time zone) as ${qualified(seriesFunction)}(job_name) reads it:
+--   - catch-up: no attempt of it reached the function (none was logged: the database was down, or pg_cron's
+--     launcher missed the minute; or the last one's request was never answered by pg_net: lost from its
+--     UNLOGGED queue, or its worker was down), it is ${catchUpGraceMinutes} minute to catch_up_window old, the job is active and
+--     ran before it (a fresh install misses nothing): dispatched at once, once (${qualified(catchUpTable)}'s
+--     key (job_name, occurrence) forbids a second);
+--   - retrying: the last attempt failed (not a 4xx the function would repeat), attempts are left and the
+--     back-off has passed: the next attempt is dispatched, none later than the deadline after the occurrence.
+--   Never while a run is in flight; one success since the occurrence ends it. Each attempt is its own log row
+--   naming its occurrence, its attempt number and its reason. Only a registered job of ${cronRunnerRole} is
+--   followed up; the window and the retry settings come from Vault, never from the caller.
+--
+-- ${qualified(setRetriesFunction)}(retries integer, backoff interval, deadline interval)
+--   The owner's: checks the retry settings against the job's schedule (${qualified(retryProblemFunction)}),
+--   then stores all three in Vault, or refuses, changing nothing, naming the setting, its value and the fix.
 --
 -- ${qualified(pruneFunction)}(log_older_than interval default null, run_details_older_than interval default null)
 --   Job ${lit(retentionJobName)}, daily at ${retentionSchedule} (UTC). Deletes cron_execution_log rows (and their
@@ -89,6 +106,9 @@ function header(): string {
 --
 -- Settings (optional Vault secrets, read at each run; none is secret, Vault is where the schedule lives too):
 --   ${catchUpWindow.secret}        default ${lit(catchUpWindow.default)}
+--   ${retryLimitSetting.secret}            default ${retryLimitSetting.default} (retries after the first attempt, 0 to ${maximumRetries})
+--   ${intervalSettings.retryBackoff.secret}          default ${lit(intervalSettings.retryBackoff.default)} (the first retry's wait; each later one waits twice as long)
+--   ${intervalSettings.retryDeadline.secret}         default ${lit(intervalSettings.retryDeadline.default)} (no attempt later than this after the occurrence)
 --   ${logRetention.secret}          default ${lit(logRetention.default)}
 --   ${runDetailsRetention.secret}  default ${lit(runDetailsRetention.default)}
 --
@@ -758,7 +778,9 @@ begin
            and coalesce(d.start_time, d.end_time) between occurrence - interval '1 minute' and occurrence + interval '${scheduledLateMinutes} minutes'
          order by d.runid desc
          limit 1;
-        detail := coalesce(format('pg_cron did not run it: %s', cron_note), 'pg_cron started no run of it (its launcher missed the minute)');
+        -- format() reads a null as '', so the absence of a note is asked for, not coalesced.
+        detail := case when cron_note is null then 'pg_cron started no run of it (its launcher missed the minute)'
+                       else format('pg_cron did not run it: %s', cron_note) end;
       end if;
     end if;
     return;

@@ -2,14 +2,23 @@
 -- Operations of the daily reminder trigger: catch up a run missed while the database was down, once, and
 -- keep the run history bounded. Both run as pg_cron jobs of role cron_runner.
 --
--- public.catch_up_reminder_run(job_name text default 'daily-reminder-eval', catch_up_window interval default null)
---   Job 'reminder-eval-catch-up', every minute. Dispatches the job once, exactly as its schedule would, when its
---   last occurrence (its cron.job schedule, in pg_cron's time zone) was at least 1 minute and at most
---   catch_up_window ago, the database started after that occurrence (it was down then), the job is active, no
---   run of it but a skipped one was logged since the occurrence, and one was logged before it (a fresh install
---   misses nothing). A catch-up skipped because a run is still in flight is not recorded, and tried again.
---   Each catch-up is recorded in public.reminder_cron_catch_ups, whose primary key (job_name, occurrence)
---   forbids a second. Returns the cron_execution_log id of the run, or null when nothing was missed.
+-- public.catch_up_reminder_run(job_name text default 'daily-reminder-eval')
+--   Job 'reminder-eval-catch-up', every minute. Follows up the job's latest occurrence (its cron.job schedule, in
+--   pg_cron's time zone) as public.reminder_run_series(job_name) reads it:
+--   - catch-up: no attempt of it reached the function (none was logged: the database was down, or pg_cron's
+--     launcher missed the minute; or the last one's request was never answered by pg_net: lost from its
+--     UNLOGGED queue, or its worker was down), it is 1 minute to catch_up_window old, the job is active and
+--     ran before it (a fresh install misses nothing): dispatched at once, once (public.reminder_cron_catch_ups's
+--     key (job_name, occurrence) forbids a second);
+--   - retrying: the last attempt failed (not a 4xx the function would repeat), attempts are left and the
+--     back-off has passed: the next attempt is dispatched, none later than the deadline after the occurrence.
+--   Never while a run is in flight; one success since the occurrence ends it. Each attempt is its own log row
+--   naming its occurrence, its attempt number and its reason. Only a registered job of cron_runner is
+--   followed up; the window and the retry settings come from Vault, never from the caller.
+--
+-- public.set_reminder_cron_retries(retries integer, backoff interval, deadline interval)
+--   The owner's: checks the retry settings against the job's schedule (public.reminder_cron_retry_problem),
+--   then stores all three in Vault, or refuses, changing nothing, naming the setting, its value and the fix.
 --
 -- public.prune_reminder_cron_history(log_older_than interval default null, run_details_older_than interval default null)
 --   Job 'reminder-eval-retention', daily at 17 3 * * * (UTC). Deletes cron_execution_log rows (and their
@@ -22,21 +31,30 @@
 --
 -- Settings (optional Vault secrets, read at each run; none is secret, Vault is where the schedule lives too):
 --   reminder_catch_up_window        default '6 hours'
+--   reminder_retry_limit            default 5 (retries after the first attempt, 0 to 10)
+--   reminder_retry_backoff          default '1 minute' (the first retry's wait; each later one waits twice as long)
+--   reminder_retry_deadline         default '4 hours' (no attempt later than this after the occurrence)
 --   reminder_log_retention          default '90 days'
 --   reminder_run_details_retention  default '14 days'
 --
 -- RUNBOOK (paste into the SQL editor as postgres; the trigger's own runbook heads the register_reminder_cron migration)
 --
--- See the caught-up runs:
---   select c.occurrence, c.caught_up_at, l.status, l.http_status, l.error_message from public.reminder_cron_catch_ups c join public.cron_execution_log l on l.id = c.run_id order by c.occurrence desc limit 20;
+-- See the caught-up and retried runs:
+--   select l.occurrence, l.attempt, l.triggered_at, l.status, l.http_status, l.reason, l.error_message from public.cron_execution_log l where l.job_name = 'daily-reminder-eval' and l.occurrence is not null order by l.occurrence desc, l.attempt desc limit 20;
 --
 -- Change the catch-up window (default 6 hours):
 --   select vault.update_secret((select id from vault.secrets where name = 'reminder_catch_up_window'), '3 hours'); -- or, the first time: select vault.create_secret('3 hours', 'reminder_catch_up_window');
 --
--- Stop catching up missed runs:
+-- Change the retries (default 5, the first 1 minute after a failure, doubling, none later than 4 hours after the occurrence):
+--   select public.set_reminder_cron_retries(5, '1 minute', '4 hours');
+--
+-- See where today's occurrence stands (retrying, exhausted, caught up, ...):
+--   select * from public.reminder_run_series('daily-reminder-eval');
+--
+-- Stop catching up and retrying missed and failed runs:
 --   set role cron_runner; select cron.alter_job((select jobid from cron.job where jobname = 'reminder-eval-catch-up' and username = 'cron_runner'), active := false); reset role;
 --
--- Catch up missed runs again:
+-- Catch up and retry again:
 --   set role cron_runner; select cron.alter_job((select jobid from cron.job where jobname = 'reminder-eval-catch-up' and username = 'cron_runner'), active := true); reset role;
 --
 -- Change how long the execution log is kept (default 90 days):
@@ -685,7 +703,9 @@ begin
            and coalesce(d.start_time, d.end_time) between occurrence - interval '1 minute' and occurrence + interval '5 minutes'
          order by d.runid desc
          limit 1;
-        detail := coalesce(format('pg_cron did not run it: %s', cron_note), 'pg_cron started no run of it (its launcher missed the minute)');
+        -- format() reads a null as '', so the absence of a note is asked for, not coalesced.
+        detail := case when cron_note is null then 'pg_cron started no run of it (its launcher missed the minute)'
+                       else format('pg_cron did not run it: %s', cron_note) end;
       end if;
     end if;
     return;

@@ -2,9 +2,9 @@
  * The catch-up's rules, called as cron_runner exactly as its job calls it, against probe jobs whose missed
  * occurrence lies a few minutes back, on a database restarted just now (so it started after the occurrence,
  * as after an outage): caught up once inside the window; not outside it, not for a paused job or a fresh
- * install, not while pg_cron is starting the occurrence itself, and never twice, even when two race.
- * tests/clock/catch-up.test.ts proves it on pg_cron's clock across a real outage, and catch-up-while-up.test.ts that an
- * occurrence while the database was up is left alone.
+ * install, not while pg_cron is starting the occurrence itself or a run is in flight, and never twice, even
+ * when two race. tests/clock/catch-up.test.ts proves it on pg_cron's clock across a real outage, and
+ * catch-up-while-up.test.ts for an occurrence pg_cron missed with the database up.
  */
 import { Client } from "pg";
 import { withClient } from "../support/db";
@@ -67,11 +67,23 @@ async function missedProbe(client: Client, name: string, options: { occurrence?:
   return { name, occurrence };
 }
 
-const catchUp = (client: Client, name: string, window: string | null = "10 minutes") =>
-  asCronRunner(client, async () => {
-    const { rows } = await client.query("select public.catch_up_reminder_run($1, $2::interval) as id", [name, window]);
+/** As the catch-up job calls it; the window is Vault's setting, which cron_runner cannot choose. */
+async function catchUp(client: Client, name: string, window: string | null = "10 minutes"): Promise<string | null> {
+  if (window === null) await deleteSecret(client, intervalSettings.catchUpWindow.secret);
+  else await setSecret(client, intervalSettings.catchUpWindow.secret, window);
+  return asCronRunner(client, async () => {
+    const { rows } = await client.query("select public.catch_up_reminder_run($1) as id", [name]);
     return rows[0].id as string | null;
   });
+}
+
+async function reasons(client: Client, probe: Probe): Promise<{ occurrence: Date; attempt: number; reason: string }[]> {
+  const { rows } = await client.query("select occurrence, attempt, reason from public.cron_execution_log where job_name = $1 and triggered_at >= $2 order by id", [
+    probe.name,
+    probe.occurrence,
+  ]);
+  return rows;
+}
 
 async function runsSince(client: Client, probe: Probe): Promise<{ id: string; status: string }[]> {
   const { rows } = await client.query("select id, status from public.cron_execution_log where job_name = $1 and triggered_at >= $2 order by id", [
@@ -103,6 +115,10 @@ test("a missed occurrence inside the window is dispatched once, recorded, and se
     expect(await runsSince(client, probe)).toEqual([{ id: runId, status: "succeeded" }]);
     expect(await catchUps(client, probe)).toEqual([{ occurrence: probe.occurrence, run_id: runId }]);
     expect(endpoint.requests.slice(sent).map((r) => JSON.parse(r.body))).toEqual([expect.objectContaining({ job_name: probe.name, run_id: Number(runId) })]);
+    // The row names the occurrence it serves, as its first attempt, and why it was dispatched.
+    expect(await reasons(client, probe)).toEqual([
+      { occurrence: probe.occurrence, attempt: 1, reason: expect.stringMatching(/^catch-up: the database was down at the occurrence; it started at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/) },
+    ]);
 
     // Asked again (the next minute's tick), it finds the run and does nothing.
     expect(await catchUp(client, probe.name)).toBeNull();
@@ -118,19 +134,26 @@ test("a missed occurrence older than the window is not caught up (and is, with a
     expect(await catchUp(client, probe.name, "10 minutes")).not.toBeNull();
   }));
 
-test("the window comes from Vault's reminder_catch_up_window when not given, and a bad value there is named", () =>
+test("the window comes from Vault's reminder_catch_up_window, cron_runner cannot pass its own, and a bad value there is named", () =>
   withClient(async (client) => {
     const probe = await missedProbe(client, "catch-up-probe-vault");
-    await setSecret(client, intervalSettings.catchUpWindow.secret, "2 minutes");
-    expect(await catchUp(client, probe.name, null)).toBeNull();
-    await setSecret(client, intervalSettings.catchUpWindow.secret, "two hours");
-    const error = await catchUp(client, probe.name, null).catch((e) => e);
+    const own = await asCronRunner(client, () => client.query("select public.catch_up_reminder_run($1, '1 year'::interval)", [probe.name])).catch((e) => e);
+    expect(own.message).toBe("function public.catch_up_reminder_run(unknown, interval) does not exist");
+    expect(await catchUp(client, probe.name, "2 minutes")).toBeNull();
+    const error = await catchUp(client, probe.name, "two hours").catch((e) => e);
     expect(error.message).toBe("Vault secret reminder_catch_up_window does not hold an interval");
     expect(error.hint).toBe(
       "Set one such as '6 hours': select vault.update_secret((select id from vault.secrets where name = 'reminder_catch_up_window'), '6 hours');",
     );
-    await setSecret(client, intervalSettings.catchUpWindow.secret, "10 minutes");
-    expect(await catchUp(client, probe.name, null)).not.toBeNull();
+    expect(await catchUp(client, probe.name, "10 minutes")).not.toBeNull();
+  }));
+
+test("only a registered job of cron_runner is caught up: another name is refused, naming it", () =>
+  withClient(async (client) => {
+    for (const name of ["daily-reminder-eval ", "x"]) {
+      const error = await asCronRunner(client, () => client.query("select public.catch_up_reminder_run($1)", [name])).catch((e) => e);
+      expect(error.message).toBe(`'${name}' is not a pg_cron job of cron_runner: only a registered job is caught up or retried`);
+    }
   }));
 
 test("a paused job is not caught up", () =>
@@ -165,7 +188,8 @@ test("two catch-ups racing for one occurrence dispatch it once: the second waits
       const probe = await missedProbe(first, "catch-up-probe-race");
       await first.query("begin");
       await first.query(`set local role ${cronRunnerRole}`);
-      const { rows } = await first.query("select public.catch_up_reminder_run($1, '10 minutes') as id", [probe.name]);
+      await setSecret(second, intervalSettings.catchUpWindow.secret, "10 minutes");
+      const { rows } = await first.query("select public.catch_up_reminder_run($1) as id", [probe.name]);
       const racing = catchUp(second, probe.name);
       // The second is blocked on the first's lock until it commits.
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -176,7 +200,7 @@ test("two catch-ups racing for one occurrence dispatch it once: the second waits
     }),
   ));
 
-test("a catch-up while an earlier run is still running (answered 202) is skipped and not recorded; once that run ends, the next catches up once", () =>
+test("no catch-up while an earlier run is still running (answered 202); once that run ends, the next catches up once", () =>
   withClient(async (client) => {
     const probe = await missedProbe(client, "catch-up-probe-in-flight");
     // Run-now shortly before the outage: answered 202, still running when the database came back.
@@ -184,39 +208,15 @@ test("a catch-up while an earlier run is still running (answered 202) is skipped
       "insert into public.cron_execution_log (job_name, status, http_status, triggered_at) values ($1, 'running', 202, $2) returning id",
       [probe.name, new Date(probe.occurrence.getTime() - 30_000)],
     );
-    const skipped = await catchUp(client, probe.name);
-    expect(await runsSince(client, probe)).toEqual([{ id: skipped, status: "skipped" }]);
+    // Never two in flight: the catch-up waits for it, and logs nothing meanwhile.
+    expect(await catchUp(client, probe.name)).toBeNull();
+    expect(await runsSince(client, probe)).toEqual([]);
     expect(await catchUps(client, probe)).toEqual([]);
 
     await client.query("update public.cron_execution_log set status = 'failed', finished_at = now(), error_message = 'ended by the test' where id = $1", [rows[0].id]);
     const caughtUp = await catchUp(client, probe.name);
     await asCronRunner(client, () => client.query("select public.reconcile_reminder_runs()"));
-    expect(await runsSince(client, probe)).toEqual([
-      { id: skipped, status: "skipped" },
-      { id: caughtUp, status: "succeeded" },
-    ]);
+    expect(await runsSince(client, probe)).toEqual([{ id: caughtUp, status: "succeeded" }]);
     expect(await catchUps(client, probe)).toEqual([{ occurrence: probe.occurrence, run_id: caughtUp }]);
     expect(await catchUp(client, probe.name)).toBeNull();
-  }));
-
-test("a second catch-up of one occurrence is refused by the record's key, whatever calls it", () =>
-  withClient(async (client) => {
-    const probe = await missedProbe(client, "catch-up-probe-key");
-    const runId = await catchUp(client, probe.name);
-    const error = await client
-      .query("insert into public.reminder_cron_catch_ups (job_name, occurrence, run_id) values ($1, $2, $3)", [probe.name, probe.occurrence, runId])
-      .catch((e) => e);
-    expect(error.code).toBe("23505");
-  }));
-
-test.each(["anon", "authenticated", "service_role"])("%s may not run the catch-up", (role) =>
-  withClient(async (client) => {
-    await client.query("begin");
-    try {
-      await client.query(`set local role ${role}`);
-      const error = await client.query("select public.catch_up_reminder_run('daily-reminder-eval')").catch((e) => e);
-      expect(error.code).toBe("42501");
-    } finally {
-      await client.query("rollback");
-    }
   }));

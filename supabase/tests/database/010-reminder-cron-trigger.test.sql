@@ -1,12 +1,12 @@
 -- The cron trigger's database contract: structure first, then what each role may and may not do.
 -- Runs as postgres (Supabase's non-superuser), as `supabase test db` does.
 begin;
-select plan(34);
+select plan(35);
 
 -- The execution log exists with the task card's columns and the outcome columns.
 select has_table('public', 'cron_execution_log', 'the execution log table exists');
 select columns_are('public', 'cron_execution_log',
-  array['id', 'job_name', 'triggered_at', 'status', 'error_message', 'http_status', 'request_id', 'finished_at'],
+  array['id', 'job_name', 'triggered_at', 'status', 'error_message', 'http_status', 'request_id', 'finished_at', 'occurrence', 'attempt', 'reason'],
   'the execution log has exactly the documented columns');
 select col_not_null('public', 'cron_execution_log', 'job_name', 'job_name is required');
 select col_not_null('public', 'cron_execution_log', 'triggered_at', 'triggered_at is required');
@@ -71,6 +71,21 @@ select throws_ok('set local role service_role; delete from public.cron_execution
   'service_role cannot delete from the log');
 select throws_ok($$set local role anon; select public.dispatch_reminder_run('pgtap')$$, '42501', null,
   'anon cannot trigger a run');
+
+-- Reconcile tells a request still queued (pg_net's worker is down) from one lost from the queue. Both rows
+-- are uncommitted here, so the worker never sees the queued one; reconcile, in this transaction, does.
+reset role;
+insert into net.http_request_queue (id, method, url, headers, body, timeout_milliseconds)
+values (-4201, 'POST', 'http://127.0.0.1:9/', '{}', null, 5000);
+insert into public.cron_execution_log (job_name, status, request_id, triggered_at)
+values ('pgtap-queued', 'dispatched', -4201, now() - interval '3 minutes'),
+       ('pgtap-lost',   'dispatched', -4202, now() - interval '3 minutes');
+select public.reconcile_reminder_runs();
+select results_eq(
+  $$select job_name, status, left(error_message, 43) from public.cron_execution_log where job_name in ('pgtap-queued', 'pgtap-lost') order by job_name$$,
+  $$values ('pgtap-lost'::text, 'failed'::text, 'the request was lost before pg_net sent it:'::text),
+           ('pgtap-queued', 'failed', 'no answer recorded by pg_net within 120 s: ')$$,
+  'a request still queued fails as unanswered after 120 s, one neither queued nor answered as lost');
 
 select * from finish();
 rollback;

@@ -13,7 +13,9 @@ create temporary table ours_functions on commit drop as
      and p.proname in ('keep_last_contact_date', 'refuse_future_assignment_dates', 'correct_last_contact_date', 'begin_reminder_run', 'evaluate_reminder_run',
                        'fail_reminder_run', 'accept_signed_reminder_request', 'dispatch_reminder_run', 'reconcile_reminder_runs',
                        'reminder_cron_interval_setting', 'cron_schedule_fields', 'cron_previous_occurrence',
-                       'catch_up_reminder_run', 'prune_reminder_cron_history', 'apply_reminder_cron_retention');
+                       'catch_up_reminder_run', 'prune_reminder_cron_history', 'apply_reminder_cron_retention',
+                       'dispatch_reminder_attempt', 'reminder_cron_occurrence', 'cron_shortest_gap', 'reminder_cron_retry_problem',
+                       'reminder_cron_retry_policy', 'set_reminder_cron_retries', 'reminder_run_series');
 create temporary table ours_relations on commit drop as
   select c.oid, c.relname::text as name, c.relkind, c.relrowsecurity
     from pg_class c
@@ -22,9 +24,9 @@ create temporary table ours_relations on commit drop as
                        'cron_execution_log', 'cron_execution_log_id_seq', 'reminder_signed_requests', 'reminder_cron_catch_ups',
                        'reminder_cron_dispatch_locks');
 
--- the fifteen functions and the nine tables and sequences are there, so the tests below look at something:
+-- the twenty-two functions and the nine tables and sequences are there, so the tests below look at something:
 -- a renamed one would otherwise drop out of them unseen.
-select is((select count(*)::int from ours_functions), 15, 'all fifteen functions of reminder-cron are in public');
+select is((select count(*)::int from ours_functions), 22, 'all twenty-two functions of reminder-cron are in public');
 select is((select count(*)::int from ours_relations), 9, 'all nine tables and sequences of reminder-cron are in public');
 
 select is_empty($$

@@ -1,0 +1,86 @@
+/**
+ * For the clock suites of retries and catch-ups: the daily job moved to the next minute (its occurrence),
+ * where that occurrence's series stands, and its attempts as the log holds them.
+ */
+import { Client } from "pg";
+import { alterJob, deleteSecret } from "./trigger";
+import { waitFor } from "./db";
+import { defaultJobName } from "../../infra/sql/names";
+import { intervalSettings, retryLimitSetting } from "../../infra/sql/operations-names";
+
+const minute = 60_000;
+
+/** The first minute boundary at least 10 s away: the daily job's next occurrence once moved there. */
+export const nextOccurrence = (): Date => new Date(Math.ceil((Date.now() + 10_000) / minute) * minute);
+
+/** Moves the daily job to `occurrence`'s minute, every day (UTC), as a reschedule would. */
+export const scheduleDailyAt = (client: Client, occurrence: Date) =>
+  alterJob(client, { schedule: `${occurrence.getUTCMinutes()} ${occurrence.getUTCHours()} * * *` });
+
+export interface SeriesRow {
+  occurrence: Date | null;
+  state: string;
+  attempts: number | null;
+  max_attempts: number | null;
+  next_attempt_at: Date | null;
+  deadline_at: Date | null;
+  last_run_id: string | null;
+  detail: string | null;
+}
+
+export async function seriesOf(client: Client, jobName = defaultJobName): Promise<SeriesRow> {
+  const { rows } = await client.query<SeriesRow>("select * from public.reminder_run_series($1)", [jobName]);
+  return rows[0];
+}
+
+/** Waits, as long as the scenario may take on pg_cron's minutes, for the series of `occurrence` to reach one of `states`. */
+export async function seriesReaches(client: Client, occurrence: Date, states: string[], timeoutMs: number): Promise<SeriesRow> {
+  try {
+    return await reached(client, occurrence, states, timeoutMs);
+  } catch (error) {
+    // What the wait saw last, so a timeout says where the series stood and what the log held.
+    const { rows } = await client.query(
+      "select id, status, http_status, occurrence, attempt, reason, error_message, triggered_at, finished_at from public.cron_execution_log order by id desc limit 8",
+    );
+    throw new Error(`${(error as Error).message}\nseries: ${JSON.stringify(await seriesOf(client))}\nlog: ${JSON.stringify(rows, null, 1)}`);
+  }
+}
+
+function reached(client: Client, occurrence: Date, states: string[], timeoutMs: number): Promise<SeriesRow> {
+  return waitFor(
+    `the series of ${occurrence.toISOString()} to be ${states.join(" or ")}`,
+    async () => {
+      const series = await seriesOf(client);
+      return series.occurrence?.getTime() === occurrence.getTime() && states.includes(series.state) ? series : undefined;
+    },
+    timeoutMs,
+    1000,
+  );
+}
+
+export interface AttemptRow {
+  id: string;
+  attempt: number;
+  status: string;
+  http_status: number | null;
+  reason: string;
+  error_message: string | null;
+  triggered_at: Date;
+  finished_at: Date | null;
+}
+
+export async function attemptsOf(client: Client, occurrence: Date, jobName = defaultJobName): Promise<AttemptRow[]> {
+  const { rows } = await client.query<AttemptRow>(
+    `select id, attempt, status, http_status, reason, error_message, triggered_at, finished_at
+       from public.cron_execution_log
+      where job_name = $1 and occurrence = $2 and attempt is not null
+      order by attempt`,
+    [jobName, occurrence],
+  );
+  return rows;
+}
+
+/** Puts the retry settings back to their defaults (no Vault secret), as a file found them. */
+export async function resetRetrySettings(client: Client): Promise<void> {
+  for (const name of [retryLimitSetting.secret, intervalSettings.retryBackoff.secret, intervalSettings.retryDeadline.secret]) await deleteSecret(client, name);
+}
