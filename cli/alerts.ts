@@ -3,12 +3,27 @@
  * rules are plain and tested without waiting for time to pass.
  */
 import { dispatchLockTable, lockSkipMessage, qualified, reconcileJobName, retiredVaultSecret, runOutcomeDeadlineSeconds, vaultSecrets } from "../infra/sql/names";
-import { alertThresholds } from "../infra/sql/operations-names";
+import { alertThresholds, catchUpJobName } from "../infra/sql/operations-names";
 import { humanDuration, runDurationMs, utc } from "./format";
 import { jobMissingMessage } from "./job-missing";
-import { FunctionRunRow, RunRow } from "./queries";
+import { FunctionRunRow, RunRow, SeriesRow } from "./queries";
 
-export type AlertCode = "job-missing" | "stuck-run" | "failed-run" | "long-run" | "no-success" | "exposed-credential" | "lone-skip";
+export type AlertCode =
+  | "job-missing"
+  | "stuck-run"
+  | "failed-run"
+  | "long-run"
+  | "no-success"
+  | "exposed-credential"
+  | "lone-skip"
+  | "retries-exhausted"
+  | "retry-settings-invalid";
+
+/**
+ * The catch-up job runs every minute, so a retry is dispatched within a minute of its time; past this, it
+ * is not coming (the catch-up job paused or failing), and the failure is the operator's again.
+ */
+const retryOverdueMs = 3 * 60_000;
 
 /** How near a lock skip the dispatch that held the lock is logged: both start within the same instant. */
 const lockSkipWindowMs = 60_000;
@@ -34,6 +49,13 @@ export interface AlertInput {
   retiredSecretStored: boolean;
   /** cron_runner's other jobs, named when the job is missing, since a missing name is most often a typo. */
   otherJobs?: string[];
+  /**
+   * public.reminder_run_series for the job: the row, or the database's sentence when Vault's retry settings
+   * cannot be used; null or absent before the operations migration.
+   */
+  series?: SeriesRow | { problem: string } | null;
+  /** Why reminder_cron_retry_policy() refused Vault's retry settings, when the series did not say (a missing job). */
+  retrySettingsProblem?: string | null;
 }
 
 const minutes = (n: number) => n * 60_000;
@@ -58,15 +80,47 @@ export function alerts(input: AlertInput): Alert[] {
       message: `Run ${run.id} (triggered ${utc(run.triggered_at)}) has had no outcome for ${humanDuration(now.getTime() - new Date(run.triggered_at).getTime())}: ${waitingFor}`,
     });
   }
+  const series = input.series && !("problem" in input.series) ? input.series : null;
+  const problem = input.series && "problem" in input.series ? input.series.problem : (input.retrySettingsProblem ?? null);
+  if (problem !== null) {
+    found.push({
+      code: "retry-settings-invalid",
+      message:
+        `The retry settings in Vault cannot be used, so ${catchUpJobName} fails every minute: no failed run is retried and no missed one caught up until they are fixed. ` +
+        problem,
+    });
+  }
   // The latest run that was not refused as skipped: when it failed, no reminder run has succeeded since.
   const latest = input.recent.find((run) => run.status !== "skipped");
-  if (latest?.status === "failed") {
+  // A failure with its retry scheduled (or a lost request about to be sent again) is the series' business:
+  // it is shown on status's series line, and retries-exhausted alerts if every attempt fails. Alerting on it
+  // too would page for a 503 the next minute's retry fixes. A retry overdue is not coming, so it alerts again.
+  // Every attempt failed: retries-exhausted says so, with the same failure, once.
+  const sameRun = series !== null && latest !== undefined && series.last_run_id !== null && String(series.last_run_id) === String(latest.id);
+  const followedUp =
+    sameRun &&
+    (series.state === "retrying" || series.state === "catch-up") &&
+    (series.next_attempt_at === null || new Date(series.next_attempt_at).getTime() > now.getTime() - retryOverdueMs);
+  if (latest?.status === "failed" && !followedUp && !(sameRun && series.state === "exhausted")) {
+    const overdue =
+      series?.state === "retrying" && series.next_attempt_at
+        ? ` Its retry was due at ${utc(series.next_attempt_at)} and was not dispatched: check ${catchUpJobName} is active (reminder-cron status lists it).`
+        : "";
     found.push({
       code: "failed-run",
       runId: Number(latest.id),
       message:
-        `The latest run, ${latest.id} (triggered ${utc(latest.triggered_at)}), failed${latest.http_status ? ` with HTTP ${latest.http_status}` : ""}: ${latest.error_message ?? "(no reason recorded)"}. ` +
+        `The latest run, ${latest.id} (triggered ${utc(latest.triggered_at)}), failed${latest.http_status ? ` with HTTP ${latest.http_status}` : ""}: ${latest.error_message ?? "(no reason recorded)"}.${overdue} ` +
         `Fix the cause; the next trigger runs again, or now: reminder-cron run-now.`,
+    });
+  }
+  if (series?.state === "exhausted" && series.occurrence) {
+    found.push({
+      code: "retries-exhausted",
+      ...(series.last_run_id === null ? {} : { runId: Number(series.last_run_id) }),
+      message:
+        `Every attempt at the ${utc(series.occurrence)} run failed (${series.attempts ?? 0} of ${series.max_attempts ?? "?"}), and no retry is left: ` +
+        `${series.detail ?? "(no reason recorded)"}. No reminders went out for it. Fix the cause (reminder-cron logs --since 24h has each attempt's error), then reminder-cron run-now.`,
     });
   }
   // A skip for the lock is explained by the dispatch that held it, logged beside it. With none, something else

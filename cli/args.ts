@@ -29,7 +29,7 @@ export interface Invocation {
 export const usage = `usage: reminder-cron <command> [--json] [--job <name>]
 
 commands
-  status                 the job, its schedule, next run, last runs, success rate and alerts (exit 1 on an alert)
+  status                 the job, its schedule, next run, retries, last runs, the week and alerts (exit 1 on an alert)
   pause                  stop the job's runs; it keeps its schedule
   resume                 start its runs again
   run-now                run it once now, as the runbook does, and wait for the outcome (exit 1 if it failed);
@@ -58,8 +58,9 @@ const jsonOption = "  --json         one JSON document on stdout; on a failure {
 export const commandHelp: Record<Action, string> = {
   status: `usage: reminder-cron status [--job <name>] [--json]
 
-The job (active or PAUSED), its schedule in words, its next run, the last runs with outcome, HTTP status and
-duration, the success rate of the last 7 days, the companion jobs, the settings, and the alerts.
+The job (active or PAUSED), its schedule in words, its next run, where its latest occurrence stands (retrying,
+retries exhausted, caught up, ...), the last runs with outcome, attempt, HTTP status and duration, the last
+7 days a line each, the success rate of the last 7 days, the companion jobs, the settings, and the alerts.
 
 ${jobOption}
 ${jsonOption}

@@ -5,7 +5,7 @@
  */
 import { Client } from "pg";
 import { cronRunnerRole, logTable, qualified, retiredVaultSecret, vaultSecrets } from "../infra/sql/names";
-import { catchUpTable, intervalSettings, settingFunction } from "../infra/sql/operations-names";
+import { catchUpTable, intervalSettings, retryPolicyFunction, seriesFunction, settingFunction } from "../infra/sql/operations-names";
 
 export interface RunRow {
   id: string;
@@ -17,6 +17,12 @@ export interface RunRow {
   finished_at: Date | null;
   /** The missed occurrence this run caught up, when it was a catch-up. */
   catch_up_of: Date | null;
+  /** The scheduled time this run serves; null for a run by hand (and for rows from before retries). */
+  occurrence: Date | null;
+  /** 1 on schedule or its catch-up, then each retry; null for a skip or a run by hand. */
+  attempt: number | null;
+  /** Why it was dispatched: 'on schedule', 'catch-up: ...', 'retry 2 of 5: ...', 'by hand, as postgres'. */
+  reason: string | null;
 }
 
 export interface JobRow {
@@ -34,7 +40,8 @@ export interface JobRow {
  */
 const notAhead = "l.triggered_at <= now()";
 
-const runColumns = `l.id, l.job_name, l.triggered_at, l.status, l.http_status, l.error_message, l.finished_at, c.occurrence as catch_up_of
+const runColumns = `l.id, l.job_name, l.triggered_at, l.status, l.http_status, l.error_message, l.finished_at, c.occurrence as catch_up_of,
+       l.occurrence, l.attempt, l.reason
   from ${qualified(logTable)} l
   left join ${qualified(catchUpTable)} c on c.run_id = l.id`;
 
@@ -119,6 +126,46 @@ export interface Settings {
   catchUpWindowSeconds: number;
   logRetentionSeconds: number;
   runDetailsRetentionSeconds: number;
+  /** Retries after a failed first attempt; null when Vault's retry settings cannot be used (see retrySettingsProblem). */
+  retries: number | null;
+  /** The wait before the first retry (each later one doubles it). */
+  retryBackoffSeconds: number | null;
+  /** No attempt is dispatched later than this after its occurrence. */
+  retryDeadlineSeconds: number | null;
+  /** Why Vault's retry settings cannot be used (the database's own sentence, naming the fix); null when they can. */
+  retrySettingsProblem: string | null;
+}
+
+const sqlState = (error: unknown) => (error as { code?: string }).code;
+/** 42883: the function does not exist, i.e. the operations migration (or its retries) is not applied here. */
+const notInstalled = (error: unknown) => sqlState(error) === "42883";
+/** 22023 is how the retry policy and the series refuse settings out of range: a finding, not a failure of status. */
+const invalidSetting = (error: unknown) => sqlState(error) === "22023";
+/** The message and, when given, the hint: the hint is where the database puts the fix. */
+const problemText = (error: unknown) => {
+  const { message, hint } = error as { message: string; hint?: string };
+  return hint ? `${message}. ${hint}` : message;
+};
+
+export interface RetryPolicy {
+  retries: number | null;
+  retryBackoffSeconds: number | null;
+  retryDeadlineSeconds: number | null;
+  retrySettingsProblem: string | null;
+}
+
+/** The retry settings as the catch-up job applies them; their refusal is returned, so status still reports the rest. */
+export async function retryPolicy(client: Client): Promise<RetryPolicy> {
+  try {
+    const { rows } = await client.query(
+      `select retries, extract(epoch from backoff)::float8 as backoff, extract(epoch from deadline)::float8 as deadline from ${qualified(retryPolicyFunction)}()`,
+    );
+    return { retries: rows[0].retries, retryBackoffSeconds: rows[0].backoff, retryDeadlineSeconds: rows[0].deadline, retrySettingsProblem: null };
+  } catch (error) {
+    if (notInstalled(error)) return { retries: null, retryBackoffSeconds: null, retryDeadlineSeconds: null, retrySettingsProblem: null };
+    if (invalidSetting(error)) return { retries: null, retryBackoffSeconds: null, retryDeadlineSeconds: null, retrySettingsProblem: problemText(error) };
+    throw error;
+  }
 }
 
 /** The operations settings as they apply now (Vault, else defaults); null before the operations migration. */
@@ -134,12 +181,92 @@ export async function settings(client: Client): Promise<Settings | null> {
       catchUpWindowSeconds: rows[0].catch_up_window,
       logRetentionSeconds: rows[0].log_retention,
       runDetailsRetentionSeconds: rows[0].run_details_retention,
+      ...(await retryPolicy(client)),
     };
   } catch (error) {
-    // 42883: the function does not exist, i.e. the operations migration has not been applied here.
-    if ((error as { code?: string }).code === "42883") return null;
+    if (notInstalled(error)) return null;
     throw error;
   }
+}
+
+/** public.reminder_run_series: where the job's latest occurrence stands, as the catch-up job reads it. */
+export interface SeriesRow {
+  occurrence: Date | null;
+  state: "idle" | "due" | "in-flight" | "succeeded" | "catch-up" | "retrying" | "exhausted" | "refused" | "missed" | "paused" | "no-job";
+  attempts: number | null;
+  max_attempts: number | null;
+  next_attempt_at: Date | null;
+  deadline_at: Date | null;
+  last_run_id: string | null;
+  detail: string | null;
+}
+
+/**
+ * The series, or the database's sentence when Vault's retry settings are out of range (the catch-up job then
+ * fails every minute too); null before the operations migration.
+ */
+export async function series(client: Client, jobName: string): Promise<SeriesRow | { problem: string } | null> {
+  try {
+    const { rows } = await client.query<SeriesRow>(
+      `select occurrence, state, attempts, max_attempts, next_attempt_at, deadline_at, last_run_id, detail from ${qualified(seriesFunction)}($1)`,
+      [jobName],
+    );
+    return rows[0];
+  } catch (error) {
+    if (notInstalled(error)) return null;
+    if (invalidSetting(error)) return { problem: problemText(error) };
+    throw error;
+  }
+}
+
+/** One UTC day of the job's log, grouped: what the week's history in status is made of. */
+export interface HistoryDayRow {
+  /** YYYY-MM-DD, UTC. */
+  day: string;
+  occurrences: Date[];
+  /** Non-skipped rows with an attempt number: the scheduled run, its catch-up and retries. */
+  attempts: number;
+  /** The highest attempt number of the day's non-skipped rows; null when none had one. */
+  last_attempt: number | null;
+  succeeded: number;
+  failed: number;
+  in_flight: number;
+  skipped: number;
+  /** Non-skipped runs that serve no occurrence: by hand, or logged before runs named their occurrence. */
+  unscheduled: number;
+  /** What the reminder function recorded as created for the day's runs (its latest record of each); null when none recorded. */
+  reminders_created: number | null;
+}
+
+/**
+ * The log since `since` (a UTC midnight) by UTC day, newest first. A run is placed on its occurrence's day
+ * (a retry past midnight still belongs to the day it retries), a run by hand on the day it ran. A run is
+ * never logged before its occurrence, so triggered_at >= since bounds the read on the (job_name,
+ * triggered_at) index, and the days are at most as many as asked for.
+ */
+export async function historyDays(client: Client, jobName: string, since: Date): Promise<HistoryDayRow[]> {
+  const { rows } = await client.query<HistoryDayRow>(
+    `select to_char(coalesce(l.occurrence, l.triggered_at) at time zone 'UTC', 'YYYY-MM-DD') as day,
+            coalesce(array_agg(distinct l.occurrence) filter (where l.occurrence is not null), '{}') as occurrences,
+            count(*) filter (where l.status <> 'skipped' and l.attempt is not null)::int as attempts,
+            max(l.attempt) filter (where l.status <> 'skipped') as last_attempt,
+            count(*) filter (where l.status = 'succeeded')::int as succeeded,
+            count(*) filter (where l.status = 'failed')::int as failed,
+            count(*) filter (where l.status in ('dispatched', 'running'))::int as in_flight,
+            count(*) filter (where l.status = 'skipped')::int as skipped,
+            count(*) filter (where l.status <> 'skipped' and l.occurrence is null)::int as unscheduled,
+            sum(r.created)::int as reminders_created
+       from ${qualified(logTable)} l
+       left join lateral (
+             select f.created from public.reminder_runs f where f.cron_run_id = l.id order by f.started_at desc limit 1
+            ) r on true
+      where l.job_name = $1 and l.triggered_at >= $2 and ${notAhead}
+        and coalesce(l.occurrence, l.triggered_at) >= $2
+      group by 1
+      order by 1 desc`,
+    [jobName, since],
+  );
+  return rows.map((row) => ({ ...row, occurrences: [...row.occurrences].sort((a, b) => new Date(a).getTime() - new Date(b).getTime()) }));
 }
 
 /** Whether each Vault secret the dispatch reads is set; never its value. */

@@ -4,7 +4,7 @@
  * (infra/providers/pg-cron-schedule.ts `readAsPgCron`), so a schedule pg_cron runs is shown as it runs,
  * including ones the stack itself would refuse to set.
  */
-import { CronFields, nextRun as nextMinute, ParsedSchedule, readAsPgCron } from "../infra/providers/pg-cron-schedule";
+import { CronFields, nextRun as nextMinute, ParsedSchedule, readAsPgCron, runsAt } from "../infra/providers/pg-cron-schedule";
 import { scheduleWords } from "../infra/schedule-words";
 
 export interface ScheduleView {
@@ -53,4 +53,22 @@ export function scheduleView(expression: string, active: boolean, now: Date = ne
     }
   }
   return { expression, description: describe(expression), timeZone: "UTC", nextRun: next };
+}
+
+/**
+ * The minutes of one UTC day (from `day`, a UTC midnight) the schedule runs at, in order; null when that
+ * cannot be told: an interval schedule runs from when it was set, not at times of day, and an unreadable
+ * one not at all.
+ */
+export function occurrencesOn(expression: string, day: Date): Date[] | null {
+  const parsed = held(expression);
+  if (!parsed || parsed.kind === "interval") return null;
+  const found: Date[] = [];
+  for (const hour of [...new Set(parsed.fields.hours)].sort((a, b) => a - b)) {
+    for (const minute of [...new Set(parsed.fields.minutes)].sort((a, b) => a - b)) {
+      const at = new Date(day.getTime() + hour * 3_600_000 + minute * 60_000);
+      if (runsAt(parsed.fields, at)) found.push(at);
+    }
+  }
+  return found;
 }

@@ -1,6 +1,7 @@
 /**
- * `reminder-cron status`: the job, its schedule in words and its next run, the last runs with their outcome,
- * HTTP status and duration, the success rate, the companion jobs and settings, and the alerts. Exit 1 when
+ * `reminder-cron status`: the job, its schedule in words and its next run, where its latest occurrence stands
+ * (retries included), the last runs with their outcome, attempt, HTTP status and duration, the week day by
+ * day, the success rate, the companion jobs and settings, and the alerts. Exit 1 when
  * any alert holds, so a monitor can run it as a check; 3 when the job itself is not registered.
  */
 import { Client } from "pg";
@@ -8,11 +9,26 @@ import { defaultCronExpression, vaultSecrets } from "../../infra/sql/names";
 import { alertThresholds, successRateDays } from "../../infra/sql/operations-names";
 import { Alert, alerts } from "../alerts";
 import { exitCodes } from "../exit-codes";
-import { humanDuration, humanInterval, runsTable, utc } from "../format";
+import { historyTable, humanDuration, humanInterval, retriesSetting, runsTable, seriesLine, utc } from "../format";
 import { Outcome } from "../output";
-import { companionJobs, functionRunsSince, jobRow, lastRuns, lastSuccessAt, outcomeCounts, retiredSecretStored, runsSince, settings, stuckRuns, vaultSecretsSet } from "../queries";
+import {
+  companionJobs,
+  functionRunsSince,
+  historyDays,
+  jobRow,
+  lastRuns,
+  lastSuccessAt,
+  outcomeCounts,
+  retiredSecretStored,
+  runById,
+  runsSince,
+  series as readSeries,
+  settings,
+  stuckRuns,
+  vaultSecretsSet,
+} from "../queries";
 import { scheduleView } from "../schedule";
-import { byLogRun, jobView, runView } from "../views";
+import { byLogRun, historyStart, historyView, jobView, runView, seriesView } from "../views";
 
 export const statusRunCount = 10;
 
@@ -32,6 +48,13 @@ export async function status(client: Client, jobName: string, now: Date = new Da
   const functionRuns = await functionRunsSince(client, jobName, oldestShown < horizon ? oldestShown : horizon);
   const recentFunctionRuns = functionRuns.filter((run) => new Date(run.started_at) >= horizon);
   const retired = await retiredSecretStored(client);
+  const series = await readSeries(client, jobName);
+  const seriesRow = series && !("problem" in series) ? series : null;
+  // Whether the run that ended the series served no occurrence: a success by run-now is no attempt.
+  const endedBy = seriesRow?.state === "succeeded" && seriesRow.last_run_id !== null ? await runById(client, seriesRow.last_run_id) : undefined;
+  const days = await historyDays(client, jobName, historyStart(now));
+  const maxAttempts = current?.retries === null || current?.retries === undefined ? null : current.retries + 1;
+  const history = historyView(days, job?.schedule ?? null, seriesRow, maxAttempts, now);
   const found = alerts({
     now,
     jobName,
@@ -42,6 +65,8 @@ export async function status(client: Client, jobName: string, now: Date = new Da
     lastSuccessAt: lastSuccess,
     retiredSecretStored: retired,
     otherJobs: companions.map((companion) => companion.jobname),
+    series,
+    retrySettingsProblem: current?.retrySettingsProblem ?? null,
   });
   const reminders = byLogRun(functionRuns);
   const finished = counts.succeeded + counts.failed;
@@ -49,7 +74,9 @@ export async function status(client: Client, jobName: string, now: Date = new Da
 
   const json = {
     job: job ? { ...jobView(job), description: schedule?.description ?? null, timeZone: "UTC", nextRun: schedule?.nextRun ?? null } : null,
+    series: seriesRow ? seriesView(seriesRow) : null,
     runs: runs.map((run) => runView(run, reminders.get(run.id))),
+    history,
     successRate: { days: successRateDays, ...counts, rate: finished === 0 ? null : counts.succeeded / finished },
     lastSuccessAt: lastSuccess ? new Date(lastSuccess).toISOString() : null,
     companions: companions.map((companion) => ({ name: companion.jobname, schedule: companion.schedule, active: companion.active })),
@@ -69,6 +96,7 @@ export async function status(client: Client, jobName: string, now: Date = new Da
         ? "none: pg_cron never runs this schedule on a clock"
         : "none while paused: reminder-cron resume";
     lines.push(`next run    ${next}`);
+    if (series) lines.push(seriesLine(series, now, endedBy !== undefined && endedBy.occurrence === null));
   } else {
     lines.push(`${jobName}  NOT REGISTERED`);
   }
@@ -83,12 +111,13 @@ export async function status(client: Client, jobName: string, now: Date = new Da
   lines.push(`vault       ${Object.entries(secrets).map(([name, set]) => `${name} ${secretState(name, set)}`).join(", ")}`);
   if (current) {
     lines.push(
-      `settings    catch-up window ${humanInterval(current.catchUpWindowSeconds)}, keeps the log ${humanInterval(current.logRetentionSeconds)}, ` +
+      `settings    catch-up window ${humanInterval(current.catchUpWindowSeconds)}, ${retriesSetting(current)}, keeps the log ${humanInterval(current.logRetentionSeconds)}, ` +
         `pg_cron history ${humanInterval(current.runDetailsRetentionSeconds)}`,
     );
   }
   lines.push(`companions  ${companions.map((c) => `${c.jobname} (${c.schedule}, ${c.active ? "active" : "PAUSED"})`).join(", ") || "none"}`);
   lines.push(`last ${statusRunCount} runs`, runsTable(runs, reminders, 160));
+  lines.push(`last ${history.length} days`, historyTable(history));
   lines.push(found.length === 0 ? "alerts      none" : found.map((alert: Alert) => `ALERT ${alert.code}: ${alert.message}`).join("\n"));
 
   // A job that is not there is 3 for every command (docs/operations.md): the check has no subject, and a

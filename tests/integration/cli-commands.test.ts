@@ -103,6 +103,9 @@ describe("status", () => {
         durationMs: 300,
         error: null,
         catchUpOf: null,
+        occurrence: null,
+        attempt: null,
+        reason: null,
         reminders: null,
       });
       expect(json.runs[1]).toMatchObject({ status: "failed", httpStatus: 503, durationMs: 1500 });
@@ -118,7 +121,7 @@ describe("status", () => {
       expect(stdout).toContain(`schedule    ${probeSchedule}  At 06:00, on day 1 of the month, only in January, UTC\n`);
       expect(stdout).toMatch(/next run    20\d\d-01-01 06:00:00 UTC \(in \d+ d \d+ h\)/);
       expect(stdout).toContain("success     last 7 days: 1 of 1 finished runs succeeded (100%)");
-      expect(stdout).toMatch(/succeeded +200 +300 ms/);
+      expect(stdout).toMatch(/succeeded +- +200 +300 ms/);
       expect(stdout).toContain("alerts      none");
       expect(stdout).not.toContain(credential());
       expect(stdout).not.toContain(endpoint.url);
@@ -188,8 +191,8 @@ describe("status", () => {
           },
         ]);
         const text = await cli("status", "--job", probe);
-        expect(text.stdout).toMatch(new RegExp(`\\n  ${done} .* succeeded +200 +300 ms +4 new of 10 due`));
-        expect(text.stdout).toMatch(new RegExp(`\\n  ${working} .* running +202 +- +running`));
+        expect(text.stdout).toMatch(new RegExp(`\\n  ${done} .* succeeded +- +200 +300 ms +4 new of 10 due`));
+        expect(text.stdout).toMatch(new RegExp(`\\n  ${working} .* running +- +202 +- +running`));
       } finally {
         await client.query("delete from public.reminder_runs where job_name = $1", [probe]);
       }

@@ -60,7 +60,7 @@ test("npm start -- --once on a fresh clone's stack: one run through the job's pa
   expect(stdout).toMatch(/^ +\d+ +daily-reminder-eval +0 6 \* \* \* +true +cron_runner +select public\.dispatch_reminder_run\('daily-reminder-eval'\)$/m);
   expect(stdout).toMatch(/^ +\d+ +reminder-eval-reconcile +\* \* \* \* \* +true +cron_runner/m);
   // The log row of this run: succeeded with the function's 200, and what the function did.
-  expect(stdout).toMatch(new RegExp(`^ +1 +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d +succeeded +200 +\\d+ ms +${due} new of ${due} due$`, "m"));
+  expect(stdout).toMatch(new RegExp(`^ +1 +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d +succeeded +- +200 +\\d+ ms +${due} new of ${due} due +by hand, as \\w+$`, "m"));
   expect(stdout).toContain(`${due} active assignment(s) due, ${due} reminder(s) created, 0 already reminded today`);
   // One notification per due assignment, each due on or before today.
   expect(stdout).toContain(`The notifications this run created (public.notifications): ${due}`);
@@ -98,7 +98,7 @@ test("npm start stays up for the CLI until Ctrl-C, which stops everything it sta
   expect(stdout).toContain("The notifications this run created (public.notifications): 0");
   expect(stdout).toContain("None new: each due follow-up was already reminded today");
   const due = Number(/^ {3}\d+ assignment\(s\); (\d+) active and due for a follow-up today$/m.exec(stdout)?.[1]);
-  expect(stdout).toMatch(new RegExp(`^ +2 +.* succeeded +200 +\\d+ ms +0 new of ${due} due$`, "m"));
+  expect(stdout).toMatch(new RegExp(`^ +2 +.* succeeded +- +200 +\\d+ ms +0 new of ${due} due +by hand, as \\w+$`, "m"));
   expect(stdout).toContain(`${due} active assignment(s) due, 0 reminder(s) created, ${due} already reminded today`);
   expect(stdout.trimEnd().endsWith("Stopping the local stack ... stopped: no process and no port of the demo is left.")).toBe(true);
   const after = state();

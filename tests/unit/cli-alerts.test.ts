@@ -4,7 +4,7 @@
  * (tests/integration/cli-commands.test.ts) proves the same through the database and the exit code.
  */
 import { alerts, AlertInput } from "../../cli/alerts";
-import { FunctionRunRow, RunRow } from "../../cli/queries";
+import { FunctionRunRow, RunRow, SeriesRow } from "../../cli/queries";
 
 const now = new Date("2026-11-28T12:00:00Z");
 const ago = (minutes: number) => new Date(now.getTime() - minutes * 60_000);
@@ -20,6 +20,9 @@ function run(id: number, triggeredMinutesAgo: number, status: RunRow["status"], 
     error_message: null,
     finished_at: tookMinutes === null ? null : new Date(triggered.getTime() + tookMinutes * 60_000),
     catch_up_of: null,
+    occurrence: null,
+    attempt: null,
+    reason: null,
   };
 }
 
@@ -199,5 +202,88 @@ describe("a skip with nothing in flight", () => {
   test("a skip for the lock beside the dispatch that held it is no alert", () => {
     const beside: RunRow = { ...run(3, 10, "succeeded", 0.01), triggered_at: new Date(ago(10).getTime() - 200) };
     expect(alerts({ ...healthy, recent: [lockSkip(4, 10), beside, run(1, 360, "succeeded", 0.01)] })).toEqual([]);
+  });
+});
+
+describe("retries", () => {
+  const occurrence = ago(60);
+  const failedAttempt = (id: number, attempt: number, minutesAgo: number): RunRow => ({
+    ...run(id, minutesAgo, "failed", 0.05),
+    http_status: 503,
+    error_message: "HTTP 503 from the reminder function: maintenance",
+    occurrence,
+    attempt,
+    reason: attempt === 1 ? "on schedule" : `retry ${attempt - 1} of 5: attempt ${attempt - 1} failed with HTTP 503`,
+  });
+  const series = (state: SeriesRow["state"], changes: Partial<SeriesRow> = {}): SeriesRow => ({
+    occurrence,
+    state,
+    attempts: 1,
+    max_attempts: 6,
+    next_attempt_at: null,
+    deadline_at: new Date(occurrence.getTime() + 4 * 3_600_000),
+    last_run_id: "31",
+    detail: "attempt 1 failed with HTTP 503: HTTP 503 from the reminder function: maintenance",
+    ...changes,
+  });
+  const afterFailure = { recent: [failedAttempt(31, 1, 59), run(30, 1500, "succeeded", 0.01)], lastSuccessAt: ago(1500) };
+
+  test("every attempt failed: retries-exhausted names the occurrence, the attempts, the last failure and what to do, instead of failed-run", () => {
+    const found = alerts({
+      ...healthy,
+      ...afterFailure,
+      recent: [failedAttempt(36, 6, 2), ...afterFailure.recent],
+      series: series("exhausted", { attempts: 6, last_run_id: "36", detail: "attempt 6 failed with HTTP 503: HTTP 503 from the reminder function: maintenance" }),
+    });
+    expect(found).toEqual([
+      {
+        code: "retries-exhausted",
+        runId: 36,
+        message:
+          "Every attempt at the 2026-11-28 11:00:00 UTC run failed (6 of 6), and no retry is left: attempt 6 failed with HTTP 503: HTTP 503 from the reminder function: maintenance. " +
+          "No reminders went out for it. Fix the cause (reminder-cron logs --since 24h has each attempt's error), then reminder-cron run-now.",
+      },
+    ]);
+  });
+
+  test("a failure whose retry is scheduled raises nothing: the series line shows it, and retries-exhausted alerts if all fail", () => {
+    expect(codes({ ...afterFailure, series: series("retrying", { next_attempt_at: ago(-1) }) })).toEqual([]);
+  });
+
+  test("a lost request about to be dispatched again as a catch-up raises nothing either", () => {
+    expect(codes({ ...afterFailure, series: series("catch-up", { next_attempt_at: now }) })).toEqual([]);
+  });
+
+  test("a retry overdue by more than 3 minutes is not coming: failed-run again, saying to check the catch-up job", () => {
+    const [alert] = alerts({ ...healthy, ...afterFailure, series: series("retrying", { next_attempt_at: ago(10) }) });
+    expect(alert.code).toBe("failed-run");
+    expect(alert.message).toContain("Its retry was due at 2026-11-28 11:50:00 UTC and was not dispatched: check reminder-eval-catch-up is active");
+  });
+
+  test("a failure the series is not retrying (refused, or another run than the series') is still failed-run", () => {
+    expect(codes({ ...afterFailure, series: series("refused") })).toEqual(["failed-run"]);
+    expect(codes({ ...afterFailure, series: series("retrying", { next_attempt_at: ago(-1), last_run_id: "29" }) })).toEqual(["failed-run"]);
+  });
+
+  test("a run by hand that failed after the retries ran out is failed-run beside retries-exhausted", () => {
+    const byHand = { ...run(40, 1, "failed", 0.05), error_message: "HTTP 500 from the reminder function: boom", reason: "by hand, as postgres" };
+    const found = codes({ ...afterFailure, recent: [byHand, ...afterFailure.recent], series: series("exhausted", { attempts: 6, last_run_id: "36" }) });
+    expect(found).toEqual(["failed-run", "retries-exhausted"]);
+  });
+
+  test("retry settings the database refuses: retry-settings-invalid quotes its sentence and says what stops", () => {
+    const problem = "Vault holds retry settings reminder-cron cannot use: reminder_retry_limit is 50: give 0 (no retries) to 10. Fix: select public.set_reminder_cron_retries(5, '1 minute', '4 hours');";
+    expect(alerts({ ...healthy, series: { problem } })).toEqual([
+      {
+        code: "retry-settings-invalid",
+        message:
+          "The retry settings in Vault cannot be used, so reminder-eval-catch-up fails every minute: no failed run is retried and no missed one caught up until they are fixed. " + problem,
+      },
+    ]);
+    expect(codes({ series: series("no-job"), retrySettingsProblem: problem })).toEqual(["retry-settings-invalid"]);
+  });
+
+  test("a series that succeeded, is idle or in flight raises nothing", () => {
+    for (const state of ["succeeded", "idle", "in-flight", "due", "paused"] as const) expect(codes({ series: series(state) })).toEqual([]);
   });
 });
