@@ -865,13 +865,23 @@ begin
             hint    = 'Name a job of select jobname from cron.job where username = ''${cronRunnerRole}''; e.g. ${lit(defaultJobName).replace(/'/g, "''")}.';
   end if;
 
-  -- One follow-up of a job at a time: a second caller waits here, then finds the first one's run in the series.
-  -- The lock is the job's row of the dispatch lock, which no role but the owner may lock; the dispatch below
-  -- takes it again in this transaction.
+  -- Decided first, without the lock: pg_cron starts this job in the same minute as the daily one, and a lock
+  -- held while deciding would make that dispatch a skip. Only a follow-up due now takes it.
+  select * into s from ${qualified(seriesFunction)}(job_name);
+  if not (s.state = 'catch-up' or (s.state = 'retrying' and s.next_attempt_at <= now())) then
+    return null;
+  end if;
+
+  -- The job's row of the dispatch lock, which no role but the owner may lock. Held: a dispatch of the job
+  -- (the schedule's, or another caller's follow-up) is starting now; the next minute sees its run. Taken: the
+  -- series is read again, since another caller may have dispatched between the two reads. The dispatch below
+  -- takes the same lock again in this transaction.
   insert into ${qualified(dispatchLockTable)} as k (job_name) values (catch_up_reminder_run.job_name)
       on conflict on constraint ${dispatchLockTable.name}_pkey do nothing;
-  perform 1 from ${qualified(dispatchLockTable)} k where k.job_name = catch_up_reminder_run.job_name for update;
-
+  perform 1 from ${qualified(dispatchLockTable)} k where k.job_name = catch_up_reminder_run.job_name for update skip locked;
+  if not found then
+    return null;
+  end if;
   select * into s from ${qualified(seriesFunction)}(job_name);
   if s.state = 'catch-up' then
     run_id := ${qualified(attemptFunction)}(job_name, s.occurrence, format('catch-up: %s', s.detail));

@@ -182,7 +182,7 @@ test("an occurrence in the current minute is left to pg_cron, which is starting 
     probes.splice(probes.indexOf(probe.name), 1);
   }));
 
-test("two catch-ups racing for one occurrence dispatch it once: the second waits, then finds the first's run", () =>
+test("two catch-ups racing for one occurrence dispatch it once: the second reads the series again under the job's lock and finds the first's run", () =>
   withClient((first) =>
     withClient(async (second) => {
       const probe = await missedProbe(first, "catch-up-probe-race");
@@ -190,13 +190,34 @@ test("two catch-ups racing for one occurrence dispatch it once: the second waits
       await first.query(`set local role ${cronRunnerRole}`);
       await setSecret(second, intervalSettings.catchUpWindow.secret, "10 minutes");
       const { rows } = await first.query("select public.catch_up_reminder_run($1) as id", [probe.name]);
+      // The second waits for the first's new lock row, or finds it locked; either way it reads the series
+      // again under the lock, or not at all, and dispatches nothing.
       const racing = catchUp(second, probe.name);
-      // The second is blocked on the first's lock until it commits.
       await new Promise((resolve) => setTimeout(resolve, 300));
       await first.query("commit");
       expect(await racing).toBeNull();
       expect((await runsSince(first, probe)).map((r) => r.id)).toEqual([rows[0].id]);
       expect(await catchUps(first, probe)).toHaveLength(1);
+    }),
+  ));
+
+test("a catch-up with nothing to do takes no lock: the schedule's dispatch in the same instant goes out, not skipped", () =>
+  withClient((first) =>
+    withClient(async (second) => {
+      // pg_cron starts the catch-up job and the daily one in the same minute; the catch-up finds the
+      // occurrence due (pg_cron is starting it) and must not hold the job's lock while it decides so.
+      const probe = await missedProbe(first, "catch-up-probe-same-minute", { schedule: "* * * * *" });
+      await first.query("begin");
+      await first.query(`set local role ${cronRunnerRole}`);
+      expect((await first.query("select public.catch_up_reminder_run($1) as id", [probe.name])).rows[0].id).toBeNull();
+      const { rows } = await second.query("select public.dispatch_reminder_run($1) as id", [probe.name]);
+      await first.query("commit");
+      const { rows: logged } = await second.query("select status from public.cron_execution_log where id = $1", [rows[0].id]);
+      expect(logged).toEqual([{ status: "dispatched" }]);
+      await asCronRunner(second, () => second.query("select public.reconcile_reminder_runs()"));
+      await asCronRunner(second, () => second.query("select cron.unschedule($1)", [probe.name]));
+      probes.splice(probes.indexOf(probe.name), 1);
+      await second.query("delete from public.cron_execution_log where job_name = $1", [probe.name]);
     }),
   ));
 
