@@ -31,7 +31,9 @@ import {
 } from "./providers/db";
 import { bundleFix, functionBundle } from "./providers/function-bundle";
 import { defaultManagementApiUrl, managementApiUrlProblem, managementConfigKeys, projectRefPattern } from "./providers/management-api";
-import { nextRun, normalizeSchedule, ParsedSchedule, parseSchedule } from "./providers/pg-cron-schedule";
+import { nextRun, normalizeSchedule, ParsedSchedule, parseSchedule, shortestGapSeconds } from "./providers/pg-cron-schedule";
+import { Interval, intervalWords, readInterval, RetryFix, retryPolicyProblems, retryRangeProblems, RetrySetting } from "./retry-settings";
+import { intervalSettings, maximumRetries, retryLimitSetting } from "./sql/operations-names";
 import { scheduleWords } from "./schedule-words";
 
 export const configKeys = {
@@ -47,6 +49,9 @@ export const configKeys = {
   signingKey: "signingKey",
   sharedSecret: "sharedSecret",
   previousSigningKey: "previousSigningKey",
+  retries: "retries",
+  retryBackoff: "retryBackoff",
+  retryDeadline: "retryDeadline",
   ...dbConfigKeys,
   ...managementConfigKeys,
 } as const;
@@ -100,6 +105,19 @@ export interface Settings {
   };
   /** Where the Edge Function and its secrets are deployed; the access token stays in the stack config, read by the providers. */
   management: { projectRef: string; apiUrl: string };
+  /**
+   * Retries of a failed run, as pulumi up writes them to Vault (backoff and deadline exactly as stored, e.g.
+   * '1 minute'), checked as the database checks them, against this schedule.
+   */
+  retry: RetrySettings;
+}
+
+export interface RetrySettings {
+  retries: number;
+  backoff: string;
+  deadline: string;
+  backoffSeconds: number;
+  deadlineSeconds: number;
 }
 
 export interface StackConfig extends Settings {
@@ -198,6 +216,7 @@ export function parseSettings(raw: RawConfig, env: Record<string, string | undef
   const cronExpression = normalizeSchedule(cron.value ?? defaultCronExpression);
   let schedule = (parseSchedule(defaultCronExpression, defaultPgCronVersion) as { parsed: ParsedSchedule }).parsed;
   const parsed = parseSchedule(cronExpression, pgCronVersion);
+  const scheduleRead = !("problem" in parsed);
   if ("problem" in parsed) problems.push(`${cron.label} is not a schedule pg_cron ${pgCronVersion} (${full(configKeys.pgCronVersion)}) accepts: ${parsed.problem}. Fix: ${cron.fix(defaultCronExpression)}`);
   else schedule = parsed.parsed;
 
@@ -346,6 +365,64 @@ export function parseSettings(raw: RawConfig, env: Record<string, string | undef
     }
     return { projectRef: projectRef ?? "", apiUrl: apiUrl.replace(/\/+$/, "") };
   }
+  const retry = retrySettings();
+  function retrySettings(): RetrySettings {
+    const { retryBackoff, retryDeadline } = intervalSettings;
+    const keyOf = { retries: configKeys.retries, backoff: configKeys.retryBackoff, deadline: configKeys.retryDeadline } as const;
+    const defaults = { retries: String(retryLimitSetting.default), backoff: retryBackoff.default, deadline: retryDeadline.default };
+    const typed = { retries: plain("retries"), backoff: plain("retryBackoff"), deadline: plain("retryDeadline") };
+    const quote = (value: string) => (/^\S+$/.test(value) ? value : `'${value}'`);
+    const setTo = (setting: RetrySetting, value: string) => setCommand(keyOf[setting], quote(value));
+    // A default is named as one, so a refusal of a key nobody set says where its value came from.
+    const labelOf = (setting: RetrySetting) => (typed[setting] === undefined ? `${full(keyOf[setting])} (not set, so '${defaults[setting]}')` : `${full(keyOf[setting])} = '${typed[setting]}'`);
+
+    let retries: number = retryLimitSetting.default;
+    let readable = true;
+    if (typed.retries !== undefined) {
+      if (/^[+-]?\d{1,9}$/.test(typed.retries)) retries = Number(typed.retries);
+      else {
+        problems.push(`${labelOf("retries")} is not a whole number of retries: give 0 (no retries) to ${maximumRetries}. Fix: ${setTo("retries", defaults.retries)}`);
+        readable = false;
+      }
+    }
+    const intervalOf = (setting: "backoff" | "deadline"): Interval | undefined => {
+      const read = readInterval(typed[setting] ?? defaults[setting]);
+      if ("interval" in read) return read.interval;
+      problems.push(`${labelOf(setting)} ${read.problem}. Fix: ${setTo(setting, defaults[setting])}`);
+      return undefined;
+    };
+    const backoff = intervalOf("backoff");
+    const deadline = intervalOf("deadline");
+    // Against the schedule only when it was read: a refused schedule is reported above, and the default in its place would mislead.
+    // Where a value could not be read, only the others' ranges are checked: a combination with a stand-in would mislead as much.
+    const against = scheduleRead ? { expression: cronExpression, gapSeconds: shortestGapSeconds(schedule) } : undefined;
+    const policyProblems =
+      readable && backoff && deadline ? retryPolicyProblems({ retries, backoff, deadline }, against) : retryRangeProblems({ ...(readable ? { retries } : {}), backoff, deadline });
+    for (const problem of policyProblems) {
+      problems.push(`${labelOf(problem.setting)} would be refused by the database: ${problem.sentence} Fix: ${retryFix(problem.fix)}`);
+    }
+    function retryFix(fix: RetryFix): string {
+      switch (fix.kind) {
+        case "default":
+          return fix.settings.map((setting) => setTo(setting, defaults[setting])).join("; ");
+        case "retry-or-not":
+          return `to retry, ${setTo("retries", defaults.retries)}; to never retry, ${setTo("backoff", "0")}`;
+        case "deadline-under":
+          // Under a minute is no deadline at all (retries are looked for once a minute): then the schedule leaves no room to retry.
+          return fix.suggestedSeconds >= 60
+            ? `keep it under ${intervalWords(fix.gapSeconds)}, e.g. ${setTo("deadline", intervalWords(fix.suggestedSeconds))}`
+            : `the schedule runs too often to retry between runs: ${setTo("retries", "0")}; ${setTo("backoff", "0")}`;
+      }
+    }
+    return {
+      retries,
+      backoff: backoff?.text ?? defaults.backoff,
+      deadline: deadline?.text ?? defaults.deadline,
+      backoffSeconds: backoff?.seconds ?? 0,
+      deadlineSeconds: deadline?.seconds ?? 0,
+    };
+  }
+
   for (const problem of raw.functionBundleProblems ?? []) {
     problems.push(`The Edge Function ${reminderFunction.slug} cannot be deployed: ${problem}. Fix: ${bundleFix(reminderFunction.entrypoint)}`);
   }
@@ -368,6 +445,7 @@ export function parseSettings(raw: RawConfig, env: Record<string, string | undef
     notices,
     db: { host: host!, port, database, user, role: user.split(".")[0], sslMode, ...(sslRootCert === undefined ? {} : { sslRootCert }) },
     management,
+    retry,
   };
 }
 

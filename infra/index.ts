@@ -31,6 +31,8 @@ export const catchUpJobId = trigger.catchUpJob.jobId;
 export const retentionJobId = trigger.retentionJob.jobId;
 /** The names of the Vault secrets the job reads; their values stay in Vault and in encrypted state. */
 export const vaultSecretNames = trigger.vaultSecretNames;
+/** Retries of a failed run as Vault holds them: how many, the first wait (doubling after), the latest attempt after the occurrence. */
+export const retryPolicy = trigger.retryPolicy;
 /** Exact SQL for on-call: see the job, pause, resume, reschedule, run now, read the log, remove, restore. */
 export const runbook = runbookFor(config.jobName);
 /** The same for the catch-up and the retention: see caught-up runs, change windows, stop catching up, prune now. */

@@ -26,7 +26,7 @@ import { VaultSecret } from "./providers/vault-secret";
 import { migrationFileName, migrations, renderMigrationFile } from "./sql/migrations";
 import { cronRunnerRole, dispatchCommand, logTable, qualified, reconcileCommand, reconcileJobName, vaultSecrets } from "./sql/names";
 import { catchUpCommand, pruneCommand } from "./sql/operations-migration";
-import { catchUpJobName, catchUpSchedule, retentionJobName, retentionSchedule } from "./sql/operations-names";
+import { catchUpJobName, catchUpSchedule, intervalSettings, retentionJobName, retentionSchedule, retryLimitSetting } from "./sql/operations-names";
 import { Grant, grants, operationsGrants } from "./sql/privileges";
 
 /** What the migration schedules the reconcile job at: every minute, since it settles pg_net's answers. */
@@ -42,6 +42,20 @@ export const managedExtensions = [
 ] as const;
 
 export type ReminderCronArgs = StackConfig;
+
+/** The settings pulumi up keeps in Vault beside the trigger's own secrets, by config key; none is secret. */
+export const vaultSettings = {
+  retries: retryLimitSetting.secret,
+  retryBackoff: intervalSettings.retryBackoff.secret,
+  retryDeadline: intervalSettings.retryDeadline.secret,
+} as const;
+
+/** The retry policy as pulumi up writes it to Vault: what a stack output shows on-call. */
+export interface RetryPolicyOutput {
+  retries: number;
+  backoff: string;
+  deadline: string;
+}
 
 /**
  * @example
@@ -66,6 +80,9 @@ export class ReminderCron extends pulumi.ComponentResource {
   public readonly catchUpJob: CronJob;
   public readonly retentionJob: CronJob;
   public readonly secrets: Record<keyof typeof vaultSecrets, VaultSecret>;
+  /** The retry settings' Vault secrets, always written (the default where the config sets none). */
+  public readonly settings: Record<keyof typeof vaultSettings, VaultSecret>;
+  public readonly retryPolicy: RetryPolicyOutput;
   /** The ReminderSchedulerService as deployed, and the secrets it is given (REMINDER_SIGNING_KEY, ...). */
   public readonly edgeFunction: EdgeFunction;
   public readonly functionSecrets: EdgeFunctionSecrets;
@@ -86,6 +103,7 @@ export class ReminderCron extends pulumi.ComponentResource {
     const role = createRole();
     retireMembership();
     const secrets = createVaultSecrets();
+    const settings = createVaultSettings();
     const applied = applyMigrations();
     const privileges = createGrants();
     const [dispatchJob, reconcileJob, catchUpJob, retentionJob] = createJobs();
@@ -95,6 +113,8 @@ export class ReminderCron extends pulumi.ComponentResource {
     this.catchUpJob = catchUpJob;
     this.retentionJob = retentionJob;
     this.secrets = secrets;
+    this.settings = settings;
+    this.retryPolicy = { retries: args.retry.retries, backoff: args.retry.backoff, deadline: args.retry.deadline };
     this.edgeFunction = edgeFunction;
     this.functionSecrets = functionSecrets;
     this.jobId = dispatchJob.jobId;
@@ -112,6 +132,7 @@ export class ReminderCron extends pulumi.ComponentResource {
       functionUrl: this.functionUrl,
       logTable: this.logTable,
       vaultSecretNames: this.vaultSecretNames,
+      retryPolicy: this.retryPolicy,
     });
 
     // The function refuses to start without its keys, so they are set before it is deployed. The values
@@ -215,6 +236,18 @@ export class ReminderCron extends pulumi.ComponentResource {
       };
     }
 
+    // Written even when the config leaves them at their defaults: what Vault holds is then what the stack
+    // says, and a value set by hand (set_reminder_cron_retries) shows as drift on refresh, not as a surprise.
+    function createVaultSettings(): Record<keyof typeof vaultSettings, VaultSecret> {
+      const setting = (key: keyof typeof vaultSettings, value: string, description: string) =>
+        new VaultSecret(`${name}-vault-${vaultSettings[key].replace(/_/g, "-")}`, { name: vaultSettings[key], value, description }, { parent, dependsOn: afterFunction });
+      return {
+        retries: setting("retries", String(args.retry.retries), "Retries of a failed reminder run after its first attempt, 0 to 10 (managed by Pulumi)."),
+        retryBackoff: setting("retryBackoff", args.retry.backoff, "The wait before the first retry, doubling for each one after (managed by Pulumi)."),
+        retryDeadline: setting("retryDeadline", args.retry.deadline, "No retry of a run later than this after its occurrence (managed by Pulumi)."),
+      };
+    }
+
     // One psql run per migration, in order, again whenever a file's content changes. The SQL goes in on
     // stdin so no machine-specific path lands in state; the password only in the (secret) environment.
     // Only the content hash is a trigger (a trigger change replaces the Command, so `create` applies the
@@ -244,10 +277,11 @@ export class ReminderCron extends pulumi.ComponentResource {
               environment,
               triggers: [createHash("sha256").update(sql).digest("hex")],
             },
-            // Vault first: the migration schedules the job at the reminder_cron_expression it finds there.
+            // Vault first: the migration schedules the job at the reminder_cron_expression it finds there,
+            // and the retry settings are in place before the catch-up job that reads them is registered.
             // Never protected: a changed file is applied by replacing the Command, which the engine refuses
             // for a resource protected in state and program; its delete runs nothing, so protect guards nothing.
-            { parent, dependsOn: [role, ...extensions, ...Object.values(secrets), ...applied], protect: false },
+            { parent, dependsOn: [role, ...extensions, ...Object.values(secrets), ...Object.values(settings), ...applied], protect: false },
           ),
         );
       }

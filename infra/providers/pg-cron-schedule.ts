@@ -378,6 +378,37 @@ export function previousRun(fields: CronFields, atOrBefore: Date): Date | undefi
   return firstRun(fields, atOrBefore, -1);
 }
 
+/** The SQL's span (cron_shortest_gap): 28 years, after which weekdays and leap years repeat (until 2100). */
+const gapSearchDays = 28 * 366;
+
+/**
+ * The shortest time between two consecutive runs, in minutes, computed as the SQL's cron_shortest_gap does
+ * so that the stack refuses exactly the retry deadlines the database would: the least step between two
+ * minutes of a day, and between the last run of a matching day and the first of the next one, from today
+ * on. Undefined when it runs once or never. The retry deadline must stay under it.
+ */
+export function shortestGapMinutes(fields: CronFields, from: Date = new Date()): number | undefined {
+  const times = [...new Set(fields.hours.flatMap((h) => fields.minutes.map((m) => h * 60 + m)))].sort((a, b) => a - b);
+  if (fields.reboot || times.length === 0) return undefined;
+  let best: number | undefined;
+  for (let i = 1; i < times.length; i++) best = Math.min(best ?? Infinity, times[i] - times[i - 1]);
+  let lastDay: number | undefined;
+  let day = Math.floor(from.getTime() / 86_400_000);
+  for (let i = 0; i <= gapSearchDays && best !== 1; i++, day++) {
+    if (!runsOnDay(fields, new Date(day * 86_400_000))) continue;
+    if (lastDay !== undefined) best = Math.min(best ?? Infinity, (day - lastDay) * 1440 + times[0] - times[times.length - 1]);
+    lastDay = day;
+  }
+  return best;
+}
+
+/** The same in seconds for any schedule we accept: an 'N seconds' schedule runs N seconds apart. */
+export function shortestGapSeconds(parsed: ParsedSchedule, from: Date = new Date()): number | undefined {
+  if (parsed.kind === "interval") return parsed.seconds;
+  const minutes = shortestGapMinutes(parsed.fields, from);
+  return minutes === undefined ? undefined : minutes * 60;
+}
+
 /** The text pg_cron should store: trimmed, fields separated by one space, so diffs compare like with like. */
 export function normalizeSchedule(schedule: string): string {
   return schedule.trim().split(/\s+/).join(" ");

@@ -4,7 +4,8 @@
  */
 import { join } from "node:path";
 import { functionUrlProblem, nextRunUtc, parseSettings, RawConfig, scheduleInWords } from "../../infra/config";
-import { parseSchedule } from "../../infra/providers/pg-cron-schedule";
+import { CronFields, parseSchedule, shortestGapMinutes, shortestGapSeconds } from "../../infra/providers/pg-cron-schedule";
+import { intervalWords, postgresIntervalText, readInterval } from "../../infra/retry-settings";
 import { repoRoot } from "../../stack/paths";
 
 const url = "https://abcdefghijklmnopqrst.supabase.co/functions/v1/reminder-scheduler";
@@ -52,6 +53,7 @@ describe("defaults", () => {
       notices: [],
       db: { host: "db.abcdefghijklmnopqrst.supabase.co", port: 5432, database: "postgres", user: "postgres", role: "postgres", sslMode: "verify-full", sslRootCert: testCert },
       management: { projectRef: "abcdefghijklmnopqrst", apiUrl: "https://api.supabase.com" },
+      retry: { retries: 5, backoff: "1 minute", deadline: "4 hours", backoffSeconds: 60, deadlineSeconds: 14400 },
     });
   });
 
@@ -443,5 +445,206 @@ describe("protect", () => {
     expect(parseSettings(raw(), {}, "staging").protect).toBe(false);
     expect(parseSettings(raw({ protect: "true" }), {}, "prod").protect).toBe(true);
     expect(problemOf(raw({ protect: "yes" }))).toBe("- reminder-cron:protect = 'yes' is not true or false. Fix: pulumi config set reminder-cron:protect false --stack staging");
+  });
+});
+
+describe("retries: reminder-cron:retries, retryBackoff and retryDeadline, as pulumi up writes them to Vault", () => {
+  const retryOf = (values: RawConfig["values"]) => parseSettings(raw(values), {}, "staging").retry;
+
+  test.each([
+    ["a person's words, stored in one spelling", { retries: "3", retryBackoff: "90 seconds", retryDeadline: "1 hour 30 minutes" }, { retries: 3, backoff: "90 seconds", deadline: "1 hour 30 minutes", backoffSeconds: 90, deadlineSeconds: 5400 }],
+    ["abbreviations, capitals and a sign", { retries: "+2", retryBackoff: "2 Mins", retryDeadline: "1h 30m" }, { retries: 2, backoff: "2 minutes", deadline: "1 hour 30 minutes", backoffSeconds: 120, deadlineSeconds: 5400 }],
+    ["largest unit first, whatever the order typed", { retryBackoff: "30 s 1 min", retryDeadline: "2 hours" }, { retries: 5, backoff: "1 minute 30 seconds", deadline: "2 hours", backoffSeconds: 90, deadlineSeconds: 7200 }],
+    ["no retries at all", { retries: "0", retryBackoff: "0" }, { retries: 0, backoff: "0", deadline: "4 hours", backoffSeconds: 0, deadlineSeconds: 14400 }],
+    ["ten, the most", { retries: "10", retryDeadline: "23 hours" }, { retries: 10, backoff: "1 minute", deadline: "23 hours", backoffSeconds: 60, deadlineSeconds: 82800 }],
+    ["a deadline just under the daily gap", { retryDeadline: "23 hours 59 minutes" }, { retries: 5, backoff: "1 minute", deadline: "23 hours 59 minutes", backoffSeconds: 60, deadlineSeconds: 86340 }],
+  ])("accepts %s", (_what, values, retry) => {
+    expect(retryOf(values)).toEqual(retry);
+  });
+
+  test.each([
+    [
+      "a retry count that is not a number",
+      { retries: "five" },
+      "- reminder-cron:retries = 'five' is not a whole number of retries: give 0 (no retries) to 10. Fix: pulumi config set reminder-cron:retries 5 --stack staging",
+    ],
+    [
+      "more retries than 10",
+      { retries: "11" },
+      "- reminder-cron:retries = '11' would be refused by the database: reminder_retry_limit is 11: give 0 (no retries) to 10. Fix: pulumi config set reminder-cron:retries 5 --stack staging",
+    ],
+    [
+      "a negative retry count",
+      { retries: "-1" },
+      "- reminder-cron:retries = '-1' would be refused by the database: reminder_retry_limit is -1: give 0 (no retries) to 10. Fix: pulumi config set reminder-cron:retries 5 --stack staging",
+    ],
+    [
+      "a negative back-off",
+      { retryBackoff: "-1 minute" },
+      "- reminder-cron:retryBackoff = '-1 minute' would be refused by the database: reminder_retry_backoff is '-00:01:00': a wait cannot be negative. " +
+        "Fix: pulumi config set reminder-cron:retryBackoff '1 minute' --stack staging",
+    ],
+    [
+      "a negative deadline",
+      { retryDeadline: "1 day -25 hours" },
+      "- reminder-cron:retryDeadline = '1 day -25 hours' would be refused by the database: reminder_retry_deadline is '1 day -25:00:00': a deadline cannot be negative. " +
+        "Fix: pulumi config set reminder-cron:retryDeadline '4 hours' --stack staging",
+    ],
+    [
+      "no retries, yet a back-off",
+      { retries: "0" },
+      "- reminder-cron:retries = '0' would be refused by the database: reminder_retry_limit is 0 (no retries), yet reminder_retry_backoff is '00:01:00': a back-off with nothing to retry is a setting half-changed. " +
+        "Fix: to retry, pulumi config set reminder-cron:retries 5 --stack staging; to never retry, pulumi config set reminder-cron:retryBackoff 0 --stack staging",
+    ],
+    [
+      "a deadline under a minute",
+      { retryDeadline: "30 seconds", retryBackoff: "0" },
+      "- reminder-cron:retryDeadline = '30 seconds' would be refused by the database: reminder_retry_deadline is '00:00:30': retries are looked for once a minute, so give at least 1 minute. " +
+        "Fix: pulumi config set reminder-cron:retryDeadline '4 hours' --stack staging",
+    ],
+    [
+      "a deadline shorter than the first wait",
+      { retryBackoff: "5 hours" },
+      "- reminder-cron:retryDeadline (not set, so '4 hours') would be refused by the database: reminder_retry_deadline is '04:00:00', shorter than the first retry's wait (reminder_retry_backoff '05:00:00'), so no retry would ever run. " +
+        "Fix: pulumi config set reminder-cron:retryBackoff '1 minute' --stack staging; pulumi config set reminder-cron:retryDeadline '4 hours' --stack staging",
+    ],
+    [
+      "a deadline that reaches the next run of the schedule",
+      { retryDeadline: "1 day" },
+      "- reminder-cron:retryDeadline = '1 day' would be refused by the database: reminder_retry_deadline is '1 day', which reaches the next occurrence: schedule '0 6 * * *' runs as little as 24:00:00 apart, " +
+        "and the retries of one occurrence would run into the next. Fix: keep it under 1 day, e.g. pulumi config set reminder-cron:retryDeadline '4 hours' --stack staging",
+    ],
+    [
+      "the default deadline on an hourly schedule",
+      { cronExpression: "0 * * * *" },
+      "- reminder-cron:retryDeadline (not set, so '4 hours') would be refused by the database: reminder_retry_deadline is '04:00:00', which reaches the next occurrence: schedule '0 * * * *' runs as little as 01:00:00 apart, " +
+        "and the retries of one occurrence would run into the next. Fix: keep it under 1 hour, e.g. pulumi config set reminder-cron:retryDeadline '30 minutes' --stack staging",
+    ],
+    [
+      "retries on a schedule that leaves no minute between runs",
+      { cronExpression: "* * * * *", retryDeadline: "1 minute" },
+      "- reminder-cron:retryDeadline = '1 minute' would be refused by the database: reminder_retry_deadline is '00:01:00', which reaches the next occurrence: schedule '* * * * *' runs as little as 00:01:00 apart, " +
+        "and the retries of one occurrence would run into the next. Fix: the schedule runs too often to retry between runs: pulumi config set reminder-cron:retries 0 --stack staging; pulumi config set reminder-cron:retryBackoff 0 --stack staging",
+    ],
+    [
+      "a wait without its unit",
+      { retryBackoff: "5" },
+      "- reminder-cron:retryBackoff = '5' is a number without a unit, which PostgreSQL would read as seconds; write the unit, e.g. '5 minutes'. Fix: pulumi config set reminder-cron:retryBackoff '1 minute' --stack staging",
+    ],
+    [
+      "a fraction",
+      { retryDeadline: "1.5 hours" },
+      "- reminder-cron:retryDeadline = '1.5 hours' holds a fraction; write whole numbers, a smaller unit for the rest, e.g. '1 hour 30 minutes' or '1 minute', '90 seconds' or '1 hour 30 minutes'. " +
+        "Fix: pulumi config set reminder-cron:retryDeadline '4 hours' --stack staging",
+    ],
+    [
+      "a unit of no fixed length",
+      { retryDeadline: "1 month" },
+      "- reminder-cron:retryDeadline = '1 month' has the unit 'month', which is not taken here (a month or a year has no fixed length); use second(s)/sec(s)/s, minute(s)/min(s)/m, hour(s)/h or day(s)/d. " +
+        "Fix: pulumi config set reminder-cron:retryDeadline '4 hours' --stack staging",
+    ],
+    [
+      "a unit given twice",
+      { retryBackoff: "1 minute 30 min" },
+      "- reminder-cron:retryBackoff = '1 minute 30 min' gives minutes twice, which PostgreSQL refuses; give each unit once, e.g. '1 hour 30 minutes'. Fix: pulumi config set reminder-cron:retryBackoff '1 minute' --stack staging",
+    ],
+    [
+      "PostgreSQL's own spelling, which a person does not type",
+      { retryBackoff: "00:01:00" },
+      "- reminder-cron:retryBackoff = '00:01:00' is not a wait such as '1 minute', '90 seconds' or '1 hour 30 minutes': write one or more whole numbers, each with its unit, " +
+        "second(s)/sec(s)/s, minute(s)/min(s)/m, hour(s)/h or day(s)/d. Fix: pulumi config set reminder-cron:retryBackoff '1 minute' --stack staging",
+    ],
+  ])("refuses %s, naming the key, the value and the fix", (_what, values, problem) => {
+    expect(problemOf(raw(values))).toBe(problem);
+  });
+
+  /** Each problem line of a refused configuration, cut before its reason. */
+  const keysRefused = (values: RawConfig["values"]) => {
+    try {
+      parseSettings(raw(values), {}, "staging");
+    } catch (error) {
+      return (error as Error).message.split("\n").map((line) => line.replace(/ (would be refused|is not a wait).*/, ""));
+    }
+    throw new Error("parseSettings accepted the configuration");
+  };
+
+  test("lists every key out of range at once, the database's first reason first", () => {
+    expect(keysRefused({ retries: "12", retryBackoff: "-1 minute", retryDeadline: "-2 hours" })).toEqual([
+      "Invalid configuration for stack staging; nothing was changed:",
+      "- reminder-cron:retries = '12'",
+      "- reminder-cron:retryBackoff = '-1 minute'",
+      "- reminder-cron:retryDeadline = '-2 hours'",
+    ]);
+  });
+
+  test("a value that cannot be read does not hide another out of range", () => {
+    expect(keysRefused({ retries: "12", retryBackoff: "-1 minute", retryDeadline: "soon" })).toEqual([
+      "Invalid configuration for stack staging; nothing was changed:",
+      "- reminder-cron:retryDeadline = 'soon'",
+      "- reminder-cron:retries = '12'",
+      "- reminder-cron:retryBackoff = '-1 minute'",
+    ]);
+  });
+
+  test("a refused schedule is reported alone, not again as a deadline against the default schedule", () => {
+    expect(problemOf(raw({ cronExpression: "0 6 * *", retryDeadline: "1 day" }))).toMatch(/^- reminder-cron:cronExpression = '0 6 \* \*' is not a schedule/);
+  });
+});
+
+describe("reading a wait as PostgreSQL reads it", () => {
+  test.each([
+    ["1 minute", "1 minute", 0, 60, "00:01:00"],
+    ["90 seconds", "90 seconds", 0, 90, "00:01:30"],
+    ["1 hour 30 minutes", "1 hour 30 minutes", 0, 5400, "01:30:00"],
+    ["36 hours", "36 hours", 0, 129600, "36:00:00"],
+    ["2 days 3 hours", "2 days 3 hours", 2, 10800, "2 days 03:00:00"],
+    ["-1 day 2 hours", "-1 day 2 hours", -1, 7200, "-1 days +02:00:00"],
+    ["1 d -1 h", "1 day -1 hour", 1, -3600, "1 day -01:00:00"],
+    ["0", "0", 0, 0, "00:00:00"],
+    ["5 secs", "5 seconds", 0, 5, "00:00:05"],
+  ])("'%s' is stored as '%s' and printed by PostgreSQL as its parts say", (typed, text, days, time, printed) => {
+    const read = readInterval(typed);
+    if (!("interval" in read)) throw new Error(read.problem);
+    expect(read.interval).toEqual({ text, days, time, seconds: days * 86400 + time });
+    expect(postgresIntervalText(read.interval.days, read.interval.time)).toBe(printed);
+  });
+
+  test.each([
+    [60, "1 minute"],
+    [5400, "1 hour 30 minutes"],
+    [86400, "1 day"],
+    [129600, "36 hours"],
+    [30, "30 seconds"],
+  ])("%i seconds in words: %s", (seconds, words) => {
+    expect(intervalWords(seconds)).toBe(words);
+  });
+});
+
+describe("the shortest gap between two runs, as the SQL's cron_shortest_gap computes it", () => {
+  const fieldsOf = (schedule: string, version = "1.6") => {
+    const result = parseSchedule(schedule, version);
+    if (!("parsed" in result) || result.parsed.kind !== "cron") throw new Error(`not a cron schedule: ${schedule}`);
+    return result.parsed.fields as CronFields;
+  };
+  const from = new Date(Date.UTC(2026, 11, 6));
+  test.each([
+    ["0 6 * * *", 1440],
+    ["* * * * *", 1],
+    ["*/15 * * * *", 15],
+    ["0 6,18 * * *", 720],
+    ["0 6 $ * *", 28 * 1440],
+    ["0 6 * * 1-5", 1440],
+    ["0 6 * * 1", 7 * 1440],
+    ["0 6 1 * *", 28 * 1440],
+    ["0 0 29 2 *", 4 * 365 * 1440 + 1440],
+    ["0 23,1 * * *", 120],
+  ])("%s: %i minutes", (schedule, minutes) => {
+    expect(shortestGapMinutes(fieldsOf(schedule), from)).toBe(minutes);
+  });
+
+  test("an 'N seconds' schedule runs N seconds apart", () => {
+    const result = parseSchedule("30 seconds", "1.6");
+    if (!("parsed" in result)) throw new Error(result.problem);
+    expect(shortestGapSeconds(result.parsed, from)).toBe(30);
   });
 });

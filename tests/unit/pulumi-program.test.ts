@@ -223,14 +223,30 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
     expect(everything).not.toContain(repoRoot);
   });
 
-  test("creates the three Vault secrets by name, the signing key as a secret input, and no service-role key", () => {
+  test("creates the three Vault secrets and the three retry settings by name, the signing key as a secret input, and no service-role key", () => {
     const secrets = Object.fromEntries(ofType(result, types.vaultSecret).map((r) => [r.inputs.name, r.inputs.value]));
     // The names the README and the SQL read, spelled out: Object.values(vaultSecrets) is what the program iterates.
-    expect(Object.keys(secrets).sort()).toEqual(["reminder_cron_expression", "reminder_function_url", "reminder_signing_key"]);
+    expect(Object.keys(secrets).sort()).toEqual([
+      "reminder_cron_expression",
+      "reminder_function_url",
+      "reminder_retry_backoff",
+      "reminder_retry_deadline",
+      "reminder_retry_limit",
+      "reminder_signing_key",
+    ]);
+    // The stack files set the defaults: written all the same, so Vault holds what the stack says.
+    expect([secrets.reminder_retry_limit, secrets.reminder_retry_backoff, secrets.reminder_retry_deadline]).toEqual(["5", "1 minute", "4 hours"]);
     expect(secrets[vaultSecrets.functionUrl]).toBe(`https://${projectRef[stack]}.supabase.co/functions/v1/reminder-scheduler`);
     expect(secrets[vaultSecrets.cronExpression]).toBe("0 6 * * *");
     expect(isWireSecret(secrets[vaultSecrets.signingKey])).toBe(true);
     expect(secrets[vaultSecrets.signingKey]).toEqual(expect.objectContaining({ value: signingKey }));
+  });
+
+  test("writes every Vault secret and setting before the first migration, which reads them", () => {
+    const first = ofType(result, types.command)[0];
+    const vault = ofType(result, types.vaultSecret);
+    expect(vault).toHaveLength(6);
+    expect(vault.filter((secret) => !first.options.dependsOn.some((urn) => urn.endsWith(`::${secret.name}`))).map((secret) => secret.inputs.name)).toEqual([]);
   });
 
   test("applies each committed migration with psql from stdin, replaced only when its content hash changes", () => {
@@ -328,6 +344,7 @@ describe.each(["staging", "prod"] as const)("the %s stack", (stack) => {
       catchUpJobId: mockJobId,
       retentionJobId: mockJobId,
       vaultSecretNames: vaultSecrets,
+      retryPolicy: { retries: 5, backoff: "1 minute", deadline: "4 hours" },
     });
     expect((outputs.operationsRunbook as { action: string }[]).map((entry) => entry.action)).toContain("Prune now");
     // Nothing from the clock or the shell: those would change every preview.
@@ -394,8 +411,35 @@ describe("environment overrides", () => {
   });
 });
 
+describe("retries", () => {
+  test("the stack config's retry settings reach Vault as typed, in one spelling, and the retryPolicy output says the same", async () => {
+    const result = await run("prod", {
+      config: userConfig("prod", { "reminder-cron:retries": "3", "reminder-cron:retryBackoff": "90 secs", "reminder-cron:retryDeadline": "2h" }),
+    });
+    const outputs = await settled(result);
+    const secrets = Object.fromEntries(ofType(result, types.vaultSecret).map((r) => [r.inputs.name, r.inputs.value]));
+    expect([secrets.reminder_retry_limit, secrets.reminder_retry_backoff, secrets.reminder_retry_deadline]).toEqual(["3", "90 seconds", "2 hours"]);
+    expect(outputs.retryPolicy).toEqual({ retries: 3, backoff: "90 seconds", deadline: "2 hours" });
+  });
+
+  test("the component exposes the settings' Vault secrets by config key", async () => {
+    const { trigger } = await runComponent("staging");
+    expect(await valueOf(trigger.settings.retries.name)).toBe("reminder_retry_limit");
+    expect(await valueOf(trigger.settings.retryBackoff.value)).toBe("1 minute");
+    expect(await valueOf(trigger.settings.retryDeadline.value)).toBe("4 hours");
+    expect(trigger.retryPolicy).toEqual({ retries: 5, backoff: "1 minute", deadline: "4 hours" });
+  });
+});
+
 describe("invalid configuration", () => {
   test.each([
+    [
+      "a retry deadline that reaches the next run",
+      { "reminder-cron:retryDeadline": "1 day" },
+      {},
+      "reminder-cron:retryDeadline = '1 day' would be refused by the database: reminder_retry_deadline is '1 day', which reaches the next occurrence",
+    ],
+    ["a back-off that cannot be read", { "reminder-cron:retryBackoff": "a minute" }, {}, "reminder-cron:retryBackoff = 'a minute' is not a wait such as '1 minute'"],
     ["a schedule pg_cron refuses", { "reminder-cron:cronExpression": "0 0 6 * * *" }, {}, "reminder-cron:cronExpression = '0 0 6 * * *' is not a schedule pg_cron 1.6"],
     [
       "an http URL from the environment",
