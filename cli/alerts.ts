@@ -86,7 +86,7 @@ export function alerts(input: AlertInput): Alert[] {
     found.push({
       code: "retry-settings-invalid",
       message:
-        `The retry settings in Vault cannot be used, so ${catchUpJobName} fails every minute: no failed run is retried and no missed one caught up until they are fixed. ` +
+        `The retry settings in Vault cannot be used, so no failed run is retried until they are fixed (${catchUpJobName} still catches up missed ones). ` +
         problem,
     });
   }

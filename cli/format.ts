@@ -129,8 +129,6 @@ export function seriesLine(series: SeriesRow | { problem: string }, now: Date, b
         return `retrying (attempt ${attempts + 1}${of}, next at ${series.next_attempt_at ? clock(series.next_attempt_at, true) : "-"})${detail ? `; ${cut(detail, 200)}` : ""}`;
       case "exhausted":
         return `retries exhausted: ${attempts}${of} attempts failed${detail ? `; ${cut(detail, 200)}` : ""}`;
-      case "refused":
-        return `refused, not retried (the same request would be refused again)${why}`;
       case "missed":
         return `missed${why}`;
       case "paused":

@@ -192,7 +192,7 @@ export async function settings(client: Client): Promise<Settings | null> {
 /** public.reminder_run_series: where the job's latest occurrence stands, as the catch-up job reads it. */
 export interface SeriesRow {
   occurrence: Date | null;
-  state: "idle" | "due" | "in-flight" | "succeeded" | "catch-up" | "retrying" | "exhausted" | "refused" | "missed" | "paused" | "no-job";
+  state: "idle" | "due" | "in-flight" | "succeeded" | "catch-up" | "retrying" | "exhausted" | "missed" | "paused" | "no-job";
   attempts: number | null;
   max_attempts: number | null;
   next_attempt_at: Date | null;
@@ -202,8 +202,8 @@ export interface SeriesRow {
 }
 
 /**
- * The series, or the database's sentence when Vault's retry settings are out of range (the catch-up job then
- * fails every minute too); null before the operations migration.
+ * The series, or the database's sentence should it refuse Vault's settings (the catch-up window; retry
+ * settings it cannot use it reports in detail instead); null before the operations migration.
  */
 export async function series(client: Client, jobName: string): Promise<SeriesRow | { problem: string } | null> {
   try {

@@ -3,7 +3,7 @@
  * Rendered into supabase/migrations/20261128070000_reminder_cron_operations.sql; every statement is safe to
  * run again. It builds on the register_reminder_cron migration and changes nothing of it.
  */
-import { attemptFunction, cronRunnerRole, defaultJobName, dispatchLockTable, logTable, qualified, scheduledLateMinutes } from "./names";
+import { attemptFunction, cronRunnerRole, defaultJobName, dispatchLockTable, logTable, qualified, scheduledLateMinutes, signedRequestsTable } from "./names";
 import {
   alertThresholds,
   catchUpFunction,
@@ -16,7 +16,6 @@ import {
   minimumRetention,
   occurrenceFunction,
   previousOccurrenceFunction,
-  retriedClientStatuses,
   retryLimitSetting,
   retryPolicyFunction,
   retryProblemFunction,
@@ -85,7 +84,7 @@ function header(): string {
 --     UNLOGGED queue, or its worker was down), it is ${catchUpGraceMinutes} minute to catch_up_window old, the job is active and
 --     ran before it (a fresh install misses nothing): dispatched at once, once (${qualified(catchUpTable)}'s
 --     key (job_name, occurrence) forbids a second);
---   - retrying: the last attempt failed (not a 4xx the function would repeat), attempts are left and the
+--   - retrying: the last attempt failed (whatever pg_net recorded: every role may write it), attempts are left and the
 --     back-off has passed: the next attempt is dispatched, none later than the deadline after the occurrence.
 --   Never while a run is in flight; one success since the occurrence ends it. Each attempt is its own log row
 --   naming its occurrence, its attempt number and its reason. Only a registered job of ${cronRunnerRole} is
@@ -142,7 +141,7 @@ create or replace function ${qualified(settingFunction)}(secret_name text, fallb
 returns interval
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   raw text;
@@ -199,7 +198,7 @@ create or replace function ${qualified(scheduleFieldsFunction)}(
   out seconds        integer)
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   version     text := coalesce(pg_cron_version, (select e.extversion from pg_catalog.pg_extension e where e.extname = 'pg_cron'), '1.6');
@@ -436,7 +435,7 @@ create or replace function ${qualified(previousOccurrenceFunction)}(
 returns timestamptz
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   f         record;
@@ -494,7 +493,7 @@ create or replace function ${qualified(occurrenceFunction)}(job_name text, at_or
 returns timestamptz
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   schedule text;
@@ -523,7 +522,7 @@ create or replace function ${qualified(shortestGapFunction)}(schedule text, pg_c
 returns interval
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   f        record;
@@ -576,7 +575,7 @@ create or replace function ${qualified(retryProblemFunction)}(retries integer, b
 returns text
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   gap interval;
@@ -614,7 +613,7 @@ comment on function ${qualified(retryProblemFunction)}(integer, interval, interv
 create or replace function ${qualified(retryPolicyFunction)}(out retries integer, out backoff interval, out deadline interval)
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   raw     text;
@@ -647,7 +646,7 @@ create or replace function ${qualified(setRetriesFunction)}(retries integer, bac
 returns void
 language plpgsql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   schedule text;
@@ -692,7 +691,7 @@ create or replace function ${qualified(seriesFunction)}(
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   job         record;
@@ -702,6 +701,7 @@ declare
   later       timestamptz;
   started     timestamptz := pg_catalog.pg_postmaster_start_time();
   cron_note   text;
+  settings_problem text;
 begin
   select j.schedule, j.active into job
     from cron.job j
@@ -711,7 +711,14 @@ begin
     state := 'no-job';
     return;
   end if;
-  select * into policy from ${qualified(retryPolicyFunction)}();
+  -- Retry settings Vault holds that cannot be used stop the retries, not the catch-ups: the run goes without
+  -- retries, and detail says why (status alerts on it).
+  begin
+    select * into policy from ${qualified(retryPolicyFunction)}();
+  exception when invalid_parameter_value then
+    select 0 as retries, interval '0' as backoff, interval '0' as deadline into policy;
+    settings_problem := sqlerrm;
+  end;
   window_size  := ${qualified(settingFunction)}(${lit(intervalSettings.catchUpWindow.secret)}, ${lit(intervalSettings.catchUpWindow.default)});
   max_attempts := 1 + policy.retries;
   -- A paused job misses nothing: pausing means no runs, catch-ups and retries included.
@@ -800,12 +807,17 @@ begin
     return;
   end if;
 
-  -- A request pg_net never answered never reached the function (lost from its queue, or its worker was down):
-  -- the occurrence had no run, and is dispatched again at once, once.
+  -- A request that never reached the function (lost from pg_net's queue, or its worker was down and reconcile
+  -- took it off) leaves the occurrence without a run: it is dispatched again at once, once, within the deadline.
+  -- Reached is the function's own word (${qualified(signedRequestsTable)}, which only the owner writes); pg_net's
+  -- tables, which every role may write, only say it is neither queued nor answered.
   if last_run.http_status is null and last_run.request_id is not null
+     and not exists (select 1 from ${qualified(signedRequestsTable)} a where a.run_id = last_run.id)
+     and not exists (select 1 from net.http_request_queue q where q.id = last_run.request_id)
      and not exists (select 1 from net._http_response r where r.id = last_run.request_id)
      and not exists (select 1 from ${qualified(catchUpTable)} c where c.job_name = reminder_run_series.job_name and c.occurrence = reminder_run_series.occurrence)
      and occurrence >= now() - window_size
+     and now() <= deadline_at
   then
     state := 'catch-up';
     next_attempt_at := now();
@@ -813,10 +825,13 @@ begin
     return;
   end if;
 
+  -- Every failure is retried, a 4xx too: any role may write pg_net's answer, so no answer may stop the retries.
   detail := format('attempt %s failed%s: %s', last_run.attempt,
-                   coalesce(format(' with HTTP %s', last_run.http_status), ''), coalesce(left(last_run.error_message, 300), '(no reason recorded)'));
-  if last_run.http_status between 400 and 499 and last_run.http_status <> all (array[${retriedClientStatuses.join(", ")}]) then
-    state := 'refused';                                                   -- the same request would be refused again
+                   case when last_run.http_status is null then '' else format(' with HTTP %s', last_run.http_status) end,
+                   coalesce(left(last_run.error_message, 300), '(no reason recorded)'));
+  if settings_problem is not null then
+    state := 'exhausted';
+    detail := detail || format('; no retry: %s', settings_problem);
     return;
   end if;
   if attempts >= max_attempts then
@@ -833,16 +848,17 @@ begin
   -- Retries of one occurrence never reach the next: Vault may hold a deadline the schedule has outgrown.
   later := ${qualified(occurrenceFunction)}(job_name, deadline_at, policy.deadline);
   if later is distinct from occurrence then
-    raise exception 'Vault secret ${intervalSettings.retryDeadline.secret} is %, which reaches the next occurrence of % at %', policy.deadline, job_name, later
-      using errcode = 'invalid_parameter_value',
-            hint    = format('Keep it under the time between two runs: select ${qualified(setRetriesFunction)}(%s, %L, %L);', policy.retries, policy.backoff, later - occurrence - interval '1 minute');
+    state := 'exhausted';
+    detail := detail || format('; no retry: Vault secret ${intervalSettings.retryDeadline.secret} (%s) reaches the next occurrence, at %s. Fix: select ${qualified(setRetriesFunction)}(%s, %L, %L);',
+                               policy.deadline, to_char(later at time zone 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'), policy.retries, policy.backoff, later - occurrence - interval '1 minute');
+    return;
   end if;
   state := 'retrying';
 end
 $$;
 
 comment on function ${qualified(seriesFunction)}(text) is
-  'Where cron_runner''s job stands with its latest occurrence: idle, due, in-flight, succeeded, catch-up (due now, detail says why), retrying (next_attempt_at), exhausted, refused (a 4xx that would come again), missed, paused, no-job; attempts so far of max_attempts.';`;
+  'Where cron_runner''s job stands with its latest occurrence: idle, due, in-flight, succeeded, catch-up (due now, detail says why), retrying (next_attempt_at), exhausted, missed, paused, no-job; attempts so far of max_attempts.';`;
 
 const catchUp = () => `
 -- The two-argument form of earlier releases let ${cronRunnerRole} choose its own window.
@@ -853,7 +869,8 @@ returns bigint
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
+set lock_timeout = '5s'
 as $$
 declare
   s      record;
@@ -915,7 +932,7 @@ create or replace function ${qualified(pruneFunction)}(
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   log_age     interval := coalesce(log_older_than, ${qualified(settingFunction)}(${lit(intervalSettings.logRetention.secret)}, ${lit(intervalSettings.logRetention.default)}));
@@ -958,7 +975,7 @@ create or replace function ${qualified(retentionFunction)}(out log_rows integer,
 language sql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select p.log_rows, p.run_detail_rows from ${qualified(pruneFunction)}() p;
 $$;

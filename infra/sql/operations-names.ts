@@ -59,11 +59,6 @@ export const retryLimitSetting = { secret: "reminder_retry_limit", default: 5 } 
 /** More would wait longer than a day between the last two: the deadline stops them well before. */
 export const maximumRetries = 10;
 
-/**
- * An answer the function gave on purpose, which the same request gets again: a bad signature, a replay, a
- * malformed body. Every other failure is retried; so are 408, 409 (another run held the lease), 425 and 429.
- */
-export const retriedClientStatuses = [408, 409, 425, 429] as const;
 
 /**
  * An occurrence is left to pg_cron for this long: it starts a job within its minute, so a run not logged a

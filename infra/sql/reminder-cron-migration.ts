@@ -145,6 +145,8 @@ update public.cron_execution_log l
    and (l.status <> 'failed' or l.error_message is null or l.error_message not like 'dated % UTC, ahead of the upgrade at %');
 create index if not exists cron_execution_log_job_triggered_at_idx on public.cron_execution_log (job_name, triggered_at desc);
 create index if not exists cron_execution_log_dispatched_idx on public.cron_execution_log (request_id) where status = 'dispatched';
+-- The catch-up job asks every minute whether a run of the job is in flight: a handful of rows in a log of any length.
+create index if not exists cron_execution_log_in_flight_idx on public.cron_execution_log (job_name, triggered_at desc) where status in ('dispatched', 'running');
 -- Reconcile reads the runs answered 202 every minute; these are a handful in a log of any length.
 create index if not exists cron_execution_log_running_idx on public.cron_execution_log (id) where status = 'running';
 
@@ -184,7 +186,8 @@ returns bigint
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
+set lock_timeout = '5s'
 as $$
 declare
   run_id           bigint;
@@ -310,7 +313,7 @@ returns bigint
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   occurrence_at timestamptz;
@@ -350,7 +353,7 @@ returns boolean
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   -- A day is ample: the function refuses a signature older than ${signatureMaxAgeSeconds} s before it asks here.
@@ -382,7 +385,8 @@ returns integer
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
+set lock_timeout = '5s'
 as $$
 declare
   settled  integer := 0;
@@ -397,12 +401,15 @@ begin
     update public.cron_execution_log l
        set status        = case when r.status_code between 200 and 299 then 'running' else 'failed' end,
            http_status   = r.status_code,
-           finished_at   = case when r.status_code between 200 and 299 then null else r.created end,
+           -- Every role may write pg_net's table, so its time is held between the dispatch and now: the back-off
+           -- of a retry counts from it, and a forged 2099 would otherwise push every retry past the deadline.
+           finished_at   = case when r.status_code between 200 and 299 then null else greatest(l.triggered_at, least(r.created, clock_timestamp())) end,
            error_message = case
                              when r.status_code between 200 and 299 then null
                              when r.status_code is not null then
-                               format('HTTP %s from the reminder function: %s', r.status_code, coalesce(left(regexp_replace(r.content, '\\s+', ' ', 'g'), 200), '(empty body)'))
-                             else coalesce(r.error_msg, 'pg_net recorded neither a status nor an error')
+                               -- Control characters go too: the text reaches an on-call terminal, and any role may write it.
+                               format('HTTP %s from the reminder function: %s', r.status_code, coalesce(left(regexp_replace(r.content, '[[:space:][:cntrl:]]+', ' ', 'g'), 200), '(empty body)'))
+                             else coalesce(left(regexp_replace(r.error_msg, '[[:space:][:cntrl:]]+', ' ', 'g'), 200), 'pg_net recorded neither a status nor an error')
                            end
       from net._http_response r
      where r.id = l.request_id
@@ -484,11 +491,18 @@ begin
     get diagnostics changed = row_count;
     settled := settled + changed;
 
-    -- A run pg_net never answered is failed, so it neither hangs as dispatched nor blocks the next run.
+    -- A run pg_net never answered is failed, so it neither hangs as dispatched nor blocks the next run. Its
+    -- request, still queued (the worker is down), is taken off the queue: sent later, its signature would be
+    -- too old to run, and a catch-up goes out in its place.
+    delete from net.http_request_queue q
+     using public.cron_execution_log l
+     where q.id = l.request_id
+       and l.status = 'dispatched'
+       and l.triggered_at < clock_timestamp() - interval '${responseDeadlineSeconds} seconds';
     update public.cron_execution_log l
        set status        = 'failed',
            finished_at   = clock_timestamp(),
-           error_message = 'no answer recorded by pg_net within ${responseDeadlineSeconds} s: check select net.check_worker_is_up(); and net.http_request_queue'
+           error_message = 'no answer recorded by pg_net within ${responseDeadlineSeconds} s; a request still queued was taken off the queue: check select net.check_worker_is_up();'
      where l.status = 'dispatched'
        and l.triggered_at < clock_timestamp() - interval '${responseDeadlineSeconds} seconds';
     get diagnostics changed = row_count;

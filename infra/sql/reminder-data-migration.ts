@@ -319,7 +319,7 @@ create or replace function public.keep_last_contact_date()
 returns trigger
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   early record;
@@ -359,7 +359,7 @@ const futureDates = () => `
 create or replace function public.refuse_future_assignment_dates()
 returns trigger
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if new.assigned_on > current_date + ${contactDateSlackDays} or new.last_contact_date > current_date + ${contactDateSlackDays} then
@@ -406,7 +406,7 @@ returns bigint
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   previous date;
@@ -533,7 +533,7 @@ returns table (run_id bigint, outcome text, as_of date, holder_run_id bigint, ho
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   moment timestamptz := coalesce(begin_reminder_run.triggered_at, now());
@@ -588,7 +588,7 @@ returns table (status text, as_of date, evaluated integer, created integer, skip
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   run       record;
@@ -656,7 +656,7 @@ returns void
 language sql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   update public.reminder_runs r
      set status           = 'failed',

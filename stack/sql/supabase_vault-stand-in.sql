@@ -3,7 +3,9 @@
 -- table, view, functions, argument names and defaults, unique-name behaviour and Supabase's grants, so
 -- nothing of ours can depend on a difference. Secrets are encrypted at rest with pgcrypto (AES-256 with an
 -- HMAC-SHA256 tag over the ciphertext and the secret id); the key lives in a file in the data directory,
--- outside every table, readable only through a superuser-owned function nobody else may execute.
+-- outside every table, readable only through a superuser-owned function nobody else may execute. Each
+-- function pins search_path to pg_catalog, pg_temp: an empty one still looks up types in the caller's
+-- pg_temp first, where a domain's check would run as supabase_admin.
 
 create schema vault;
 
@@ -12,7 +14,7 @@ returns bytea
 language sql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select extensions.hmac(context || convert_to(key_id::text, 'utf8'),
                          decode(trim(both e'\n' from pg_catalog.pg_read_file('vault_stand_in.key')), 'hex'),
@@ -24,7 +26,7 @@ create function vault._crypto_aead_det_noncegen()
 returns bytea
 language sql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$ select extensions.gen_random_bytes(16) $$;
 
 create function vault._crypto_aead_det_encrypt(message bytea, additional bytea, key_id bigint,
@@ -34,7 +36,7 @@ returns bytea
 language plpgsql
 immutable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   k          bytea := vault._stand_in_key(context, key_id);
@@ -52,7 +54,7 @@ returns bytea
 language plpgsql
 immutable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   k          bytea := vault._stand_in_key(context, key_id);
@@ -101,7 +103,7 @@ create function vault.create_secret(new_secret text, new_name text default null:
 returns uuid
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   rec record;
@@ -127,7 +129,7 @@ create function vault.update_secret(secret_id uuid, new_secret text default null
 returns void
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   update vault.secrets s

@@ -10,7 +10,7 @@
 --     UNLOGGED queue, or its worker was down), it is 1 minute to catch_up_window old, the job is active and
 --     ran before it (a fresh install misses nothing): dispatched at once, once (public.reminder_cron_catch_ups's
 --     key (job_name, occurrence) forbids a second);
---   - retrying: the last attempt failed (not a 4xx the function would repeat), attempts are left and the
+--   - retrying: the last attempt failed (whatever pg_net recorded: every role may write it), attempts are left and the
 --     back-off has passed: the next attempt is dispatched, none later than the deadline after the occurrence.
 --   Never while a run is in flight; one success since the occurrence ends it. Each attempt is its own log row
 --   naming its occurrence, its attempt number and its reason. Only a registered job of cron_runner is
@@ -90,7 +90,7 @@ create or replace function public.reminder_cron_interval_setting(secret_name tex
 returns interval
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   raw text;
@@ -139,7 +139,7 @@ create or replace function public.cron_schedule_fields(
   out seconds        integer)
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   version     text := coalesce(pg_cron_version, (select e.extversion from pg_catalog.pg_extension e where e.extname = 'pg_cron'), '1.6');
@@ -376,7 +376,7 @@ create or replace function public.cron_previous_occurrence(
 returns timestamptz
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   f         record;
@@ -432,7 +432,7 @@ create or replace function public.reminder_cron_occurrence(job_name text, at_or_
 returns timestamptz
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   schedule text;
@@ -459,7 +459,7 @@ create or replace function public.cron_shortest_gap(schedule text, pg_cron_versi
 returns interval
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   f        record;
@@ -507,7 +507,7 @@ create or replace function public.reminder_cron_retry_problem(retries integer, b
 returns text
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   gap interval;
@@ -545,7 +545,7 @@ comment on function public.reminder_cron_retry_problem(integer, interval, interv
 create or replace function public.reminder_cron_retry_policy(out retries integer, out backoff interval, out deadline interval)
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   raw     text;
@@ -578,7 +578,7 @@ create or replace function public.set_reminder_cron_retries(retries integer, bac
 returns void
 language plpgsql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   schedule text;
@@ -617,7 +617,7 @@ create or replace function public.reminder_run_series(
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   job         record;
@@ -627,6 +627,7 @@ declare
   later       timestamptz;
   started     timestamptz := pg_catalog.pg_postmaster_start_time();
   cron_note   text;
+  settings_problem text;
 begin
   select j.schedule, j.active into job
     from cron.job j
@@ -636,7 +637,14 @@ begin
     state := 'no-job';
     return;
   end if;
-  select * into policy from public.reminder_cron_retry_policy();
+  -- Retry settings Vault holds that cannot be used stop the retries, not the catch-ups: the run goes without
+  -- retries, and detail says why (status alerts on it).
+  begin
+    select * into policy from public.reminder_cron_retry_policy();
+  exception when invalid_parameter_value then
+    select 0 as retries, interval '0' as backoff, interval '0' as deadline into policy;
+    settings_problem := sqlerrm;
+  end;
   window_size  := public.reminder_cron_interval_setting('reminder_catch_up_window', '6 hours');
   max_attempts := 1 + policy.retries;
   -- A paused job misses nothing: pausing means no runs, catch-ups and retries included.
@@ -725,12 +733,17 @@ begin
     return;
   end if;
 
-  -- A request pg_net never answered never reached the function (lost from its queue, or its worker was down):
-  -- the occurrence had no run, and is dispatched again at once, once.
+  -- A request that never reached the function (lost from pg_net's queue, or its worker was down and reconcile
+  -- took it off) leaves the occurrence without a run: it is dispatched again at once, once, within the deadline.
+  -- Reached is the function's own word (public.reminder_signed_requests, which only the owner writes); pg_net's
+  -- tables, which every role may write, only say it is neither queued nor answered.
   if last_run.http_status is null and last_run.request_id is not null
+     and not exists (select 1 from public.reminder_signed_requests a where a.run_id = last_run.id)
+     and not exists (select 1 from net.http_request_queue q where q.id = last_run.request_id)
      and not exists (select 1 from net._http_response r where r.id = last_run.request_id)
      and not exists (select 1 from public.reminder_cron_catch_ups c where c.job_name = reminder_run_series.job_name and c.occurrence = reminder_run_series.occurrence)
      and occurrence >= now() - window_size
+     and now() <= deadline_at
   then
     state := 'catch-up';
     next_attempt_at := now();
@@ -738,10 +751,13 @@ begin
     return;
   end if;
 
+  -- Every failure is retried, a 4xx too: any role may write pg_net's answer, so no answer may stop the retries.
   detail := format('attempt %s failed%s: %s', last_run.attempt,
-                   coalesce(format(' with HTTP %s', last_run.http_status), ''), coalesce(left(last_run.error_message, 300), '(no reason recorded)'));
-  if last_run.http_status between 400 and 499 and last_run.http_status <> all (array[408, 409, 425, 429]) then
-    state := 'refused';                                                   -- the same request would be refused again
+                   case when last_run.http_status is null then '' else format(' with HTTP %s', last_run.http_status) end,
+                   coalesce(left(last_run.error_message, 300), '(no reason recorded)'));
+  if settings_problem is not null then
+    state := 'exhausted';
+    detail := detail || format('; no retry: %s', settings_problem);
     return;
   end if;
   if attempts >= max_attempts then
@@ -758,16 +774,17 @@ begin
   -- Retries of one occurrence never reach the next: Vault may hold a deadline the schedule has outgrown.
   later := public.reminder_cron_occurrence(job_name, deadline_at, policy.deadline);
   if later is distinct from occurrence then
-    raise exception 'Vault secret reminder_retry_deadline is %, which reaches the next occurrence of % at %', policy.deadline, job_name, later
-      using errcode = 'invalid_parameter_value',
-            hint    = format('Keep it under the time between two runs: select public.set_reminder_cron_retries(%s, %L, %L);', policy.retries, policy.backoff, later - occurrence - interval '1 minute');
+    state := 'exhausted';
+    detail := detail || format('; no retry: Vault secret reminder_retry_deadline (%s) reaches the next occurrence, at %s. Fix: select public.set_reminder_cron_retries(%s, %L, %L);',
+                               policy.deadline, to_char(later at time zone 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'), policy.retries, policy.backoff, later - occurrence - interval '1 minute');
+    return;
   end if;
   state := 'retrying';
 end
 $$;
 
 comment on function public.reminder_run_series(text) is
-  'Where cron_runner''s job stands with its latest occurrence: idle, due, in-flight, succeeded, catch-up (due now, detail says why), retrying (next_attempt_at), exhausted, refused (a 4xx that would come again), missed, paused, no-job; attempts so far of max_attempts.';
+  'Where cron_runner''s job stands with its latest occurrence: idle, due, in-flight, succeeded, catch-up (due now, detail says why), retrying (next_attempt_at), exhausted, missed, paused, no-job; attempts so far of max_attempts.';
 
 -- The two-argument form of earlier releases let cron_runner choose its own window.
 drop function if exists public.catch_up_reminder_run(text, interval);
@@ -777,7 +794,8 @@ returns bigint
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
+set lock_timeout = '5s'
 as $$
 declare
   s      record;
@@ -838,7 +856,7 @@ create or replace function public.prune_reminder_cron_history(
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   log_age     interval := coalesce(log_older_than, public.reminder_cron_interval_setting('reminder_log_retention', '90 days'));
@@ -881,7 +899,7 @@ create or replace function public.apply_reminder_cron_retention(out log_rows int
 language sql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select p.log_rows, p.run_detail_rows from public.prune_reminder_cron_history() p;
 $$;

@@ -195,11 +195,12 @@ test("no retry would come after the deadline: the series is exhausted before its
     expect(await followUp(client, "retry-probe-deadline")).toBeNull();
   }));
 
-test("a refusal the function would repeat (401, 400) is not retried; a 409 (another run held the lease) and a 429 are", () =>
+test("every failed answer is retried, a 4xx too: any role may write pg_net's answers, so none may stop the retries", () =>
   withClient(async (client) => {
     for (const [status, state] of [
-      [401, "refused"],
-      [400, "refused"],
+      [401, "retrying"],
+      [400, "retrying"],
+      [403, "retrying"],
       [409, "retrying"],
       [429, "retrying"],
       [502, "retrying"],
@@ -209,7 +210,8 @@ test("a refusal the function would repeat (401, 400) is not retried; a 409 (anot
       await attempted(client, name, occurrence, [{ attempt: 1, at: 0, httpStatus: status, error: `HTTP ${status} from the reminder function` }]);
       expect({ status, state: (await series(client, name)).state }).toEqual({ status, state });
     }
-    expect(await followUp(client, "retry-probe-http-401")).toBeNull();
+    expect(await followUp(client, "retry-probe-http-401")).not.toBeNull();
+    await reconcile(client);
   }));
 
 test("an attempt whose request pg_net never answered is caught up at once, once; a second such loss waits for its retry", () =>
@@ -308,14 +310,29 @@ describe("retry settings out of range are refused, naming the setting, the value
       ]);
     }));
 
-  test("a value put in Vault by hand that is out of range stops the catch-up job with the same sentence", () =>
+  test("a value put in Vault by hand that is out of range stops the retries, saying so in the same sentence, and not the catch-ups", () =>
     withClient(async (client) => {
-      await probe(client, "retry-probe-bad-vault");
+      const policy = () => client.query("select * from public.reminder_cron_retry_policy()").catch((e) => e);
       await setSecret(client, retryLimitSetting.secret, "-2");
-      const error = await followUp(client, "retry-probe-bad-vault").catch((e) => e);
-      expect(error.message).toBe(`Vault holds retry settings reminder-cron cannot use: reminder_retry_limit is -2: give 0 (no retries) to 10. Fix: ${defaultsFix}`);
+      const sentence = `Vault holds retry settings reminder-cron cannot use: reminder_retry_limit is -2: give 0 (no retries) to 10. Fix: ${defaultsFix}`;
+      expect((await policy()).message).toBe(sentence);
+
+      const failed = await probe(client, "retry-probe-bad-vault");
+      await attempted(client, "retry-probe-bad-vault", failed, [{ attempt: 1, at: 0 }]);
+      expect(await series(client, "retry-probe-bad-vault")).toMatchObject({
+        state: "exhausted",
+        detail: `attempt 1 failed with HTTP 503: HTTP 503 from the reminder function: unavailable; no retry: ${sentence}`,
+      });
+      expect(await followUp(client, "retry-probe-bad-vault")).toBeNull();
+
+      // A missed occurrence is still caught up.
+      await probe(client, "retry-probe-bad-vault-missed");
+      const caught = await followUp(client, "retry-probe-bad-vault-missed");
+      expect(caught).not.toBeNull();
+      await reconcile(client);
+
       await setSecret(client, retryLimitSetting.secret, "five");
-      const notNumber = await followUp(client, "retry-probe-bad-vault").catch((e) => e);
+      const notNumber = await policy();
       expect(notNumber.message).toBe("Vault secret reminder_retry_limit holds 'five', which is not a whole number of retries");
       expect(notNumber.hint).toBe(`Set it with ${defaultsFix}`);
     }));

@@ -260,8 +260,8 @@ describe("retries", () => {
     expect(alert.message).toContain("Its retry was due at 2026-11-28 11:50:00 UTC and was not dispatched: check reminder-eval-catch-up is active");
   });
 
-  test("a failure the series is not retrying (refused, or another run than the series') is still failed-run", () => {
-    expect(codes({ ...afterFailure, series: series("refused") })).toEqual(["failed-run"]);
+  test("a failure the series is not retrying (missed, or another run than the series') is still failed-run", () => {
+    expect(codes({ ...afterFailure, series: series("missed") })).toEqual(["failed-run"]);
     expect(codes({ ...afterFailure, series: series("retrying", { next_attempt_at: ago(-1), last_run_id: "29" }) })).toEqual(["failed-run"]);
   });
 
@@ -277,7 +277,7 @@ describe("retries", () => {
       {
         code: "retry-settings-invalid",
         message:
-          "The retry settings in Vault cannot be used, so reminder-eval-catch-up fails every minute: no failed run is retried and no missed one caught up until they are fixed. " + problem,
+          "The retry settings in Vault cannot be used, so no failed run is retried until they are fixed (reminder-eval-catch-up still catches up missed ones). " + problem,
       },
     ]);
     expect(codes({ series: series("no-job"), retrySettingsProblem: problem })).toEqual(["retry-settings-invalid"]);

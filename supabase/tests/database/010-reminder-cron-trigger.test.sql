@@ -26,11 +26,11 @@ select has_index('public', 'cron_execution_log', 'cron_execution_log_running_idx
 -- The dispatch function is SECURITY DEFINER with a pinned search_path.
 select is_definer('public', 'dispatch_reminder_run', array['text'], 'dispatch runs as its owner');
 select is((select proconfig from pg_proc where oid = 'public.dispatch_reminder_run(text)'::regprocedure),
-  array['search_path=""'], 'dispatch pins an empty search_path');
+  array['search_path=pg_catalog, pg_temp'], 'dispatch pins search_path to pg_catalog, then pg_temp last');
 select function_returns('public', 'dispatch_reminder_run', array['text'], 'bigint', 'dispatch returns the log row id');
 select is_definer('public', 'reconcile_reminder_runs', array[]::text[], 'reconcile runs as its owner');
 select is((select proconfig from pg_proc where oid = 'public.reconcile_reminder_runs()'::regprocedure),
-  array['search_path=""'], 'reconcile pins an empty search_path');
+  array['search_path=pg_catalog, pg_temp', 'lock_timeout=5s'], 'reconcile pins search_path to pg_catalog, then pg_temp last, and waits for no lock over 5 s');
 
 -- The job, as the task card states it.
 select results_eq(

@@ -31,7 +31,7 @@ select table_privs_are('public', 'reminder_signed_requests', 'cron_runner', arra
 -- The function the Edge Function calls: its owner's, pinned, and no API role's.
 select is_definer('public', 'accept_signed_reminder_request', array['bigint', 'text', 'timestamp with time zone'], 'the replay check runs as its owner');
 select is((select proconfig from pg_proc where oid = 'public.accept_signed_reminder_request(bigint, text, timestamptz)'::regprocedure),
-  array['search_path=""'], 'the replay check pins an empty search_path');
+  array['search_path=pg_catalog, pg_temp'], 'the replay check pins search_path to pg_catalog, then pg_temp last');
 select function_privs_are('public', 'accept_signed_reminder_request', array['bigint', 'text', 'timestamp with time zone'], 'anon', array[]::text[],
   'anon may not call the replay check (PostgREST would expose it)');
 select function_privs_are('public', 'accept_signed_reminder_request', array['bigint', 'text', 'timestamp with time zone'], 'service_role', array[]::text[],

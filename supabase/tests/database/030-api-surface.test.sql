@@ -46,8 +46,8 @@ select is_empty($$
 
 select is_empty($$
   select f.signature from ours_functions f
-   where f.prosecdef and coalesce(f.proconfig, array[]::text[]) <> array['search_path=""']$$,
-  'every SECURITY DEFINER function of ours pins search_path to empty');
+   where f.prosecdef and coalesce(f.proconfig[1], '') <> 'search_path=pg_catalog, pg_temp'$$,
+  'every SECURITY DEFINER function of ours pins search_path to pg_catalog, pg_temp (temporary types last)');
 
 -- tables and sequences, for the API roles and PUBLIC (grantee 0); RLS on every table.
 select is_empty($$

@@ -37,13 +37,13 @@ select is(
   'row level security is on for all five tables');
 select has_trigger('public', 'activities', 'activities_keep_last_contact_date_on_insert', 'inserting activities keeps last_contact_date');
 select has_trigger('public', 'activities', 'activities_keep_last_contact_date_on_update', 'updating activities keeps last_contact_date');
--- Every function runs as its owner with a pinned, empty search_path.
+-- Every function runs as its owner with search_path pinned to pg_catalog, pg_temp: an empty one still searches pg_temp first for types.
 select is(
   (select array_agg(proname::text order by proname) from pg_proc
-    where pronamespace = 'public'::regnamespace and prosecdef and proconfig = array['search_path=""']
+    where pronamespace = 'public'::regnamespace and prosecdef and proconfig = array['search_path=pg_catalog, pg_temp']
       and proname in ('keep_last_contact_date', 'correct_last_contact_date', 'begin_reminder_run', 'evaluate_reminder_run', 'fail_reminder_run')),
   array['begin_reminder_run', 'correct_last_contact_date', 'evaluate_reminder_run', 'fail_reminder_run', 'keep_last_contact_date'],
-  'all five functions are SECURITY DEFINER with search_path pinned to empty');
+  'all five functions are SECURITY DEFINER with search_path pinned to pg_catalog, pg_temp');
 
 -- What each role may do with each table.
 select table_privs_are('public', 'assignments', 'service_role', array['SELECT', 'INSERT', 'DELETE'], 'service_role manages assignments');

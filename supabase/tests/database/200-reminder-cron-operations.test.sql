@@ -14,13 +14,13 @@ select is((select relrowsecurity from pg_class where oid = 'public.reminder_cron
 -- Both functions the jobs call run as their owner with a pinned search_path.
 select is_definer('public', 'catch_up_reminder_run', array['text'], 'the catch-up runs as its owner');
 select is((select proconfig from pg_proc where oid = 'public.catch_up_reminder_run(text)'::regprocedure),
-  array['search_path=""'], 'the catch-up pins an empty search_path');
+  array['search_path=pg_catalog, pg_temp', 'lock_timeout=5s'], 'the catch-up pins search_path to pg_catalog, then pg_temp last, and waits for no lock over 5 s');
 select is_definer('public', 'prune_reminder_cron_history', array['interval', 'interval'], 'the pruning runs as its owner');
 select is((select proconfig from pg_proc where oid = 'public.prune_reminder_cron_history(interval, interval)'::regprocedure),
-  array['search_path=""'], 'the pruning pins an empty search_path');
+  array['search_path=pg_catalog, pg_temp'], 'the pruning pins search_path to pg_catalog, then pg_temp last');
 select is_definer('public', 'apply_reminder_cron_retention', array[]::text[], 'the retention job''s entry point runs as its owner');
 select is((select proconfig from pg_proc where oid = 'public.apply_reminder_cron_retention()'::regprocedure),
-  array['search_path=""'], 'the retention job''s entry point pins an empty search_path');
+  array['search_path=pg_catalog, pg_temp'], 'the retention job''s entry point pins search_path to pg_catalog, then pg_temp last');
 select function_returns('public', 'catch_up_reminder_run', array['text'], 'bigint', 'the catch-up returns the run''s log id');
 
 -- The two jobs, as cron_runner.
@@ -69,7 +69,7 @@ select function_privs_are('public', 'dispatch_reminder_attempt', array['text', '
   'cron_runner may not dispatch an attempt of an occurrence of its choosing');
 select is_definer('public', 'reminder_run_series', array['text'], 'the series runs as its owner');
 select is((select proconfig from pg_proc where oid = 'public.reminder_run_series(text)'::regprocedure),
-  array['search_path=""'], 'the series pins an empty search_path');
+  array['search_path=pg_catalog, pg_temp'], 'the series pins search_path to pg_catalog, then pg_temp last');
 
 select * from finish();
 rollback;
