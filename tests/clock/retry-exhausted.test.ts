@@ -4,33 +4,17 @@
  * alerts retries-exhausted at once, well inside the deadline, not a day later. About three minutes, on a
  * lane of its own.
  */
-import { Client } from "pg";
 import { withClient } from "../support/db";
-import { endpoint } from "../support/reminder-scheduler";
-import { alterJob, asCronRunner, pointVaultAt } from "../support/trigger";
-import { FlakyGateway, startFlakyGateway } from "../support/flaky-gateway";
-import { attemptsOf, nextOccurrence, resetRetrySettings, scheduleDailyAt, seriesReaches } from "../support/series";
+import { asCronRunner } from "../support/trigger";
+import { attemptsOf, flakyDay, nextOccurrence, scheduleDailyAt, seriesReaches } from "../support/series";
 import { status } from "../../cli/commands/status";
-import { defaultCronExpression, defaultJobName, reconcileCommand } from "../../infra/sql/names";
+import { defaultJobName } from "../../infra/sql/names";
 
-let gateway: FlakyGateway;
-let restoreVault: (client: Client) => Promise<void>;
+let day: Awaited<ReturnType<typeof flakyDay>>;
 
-beforeAll(() =>
-  withClient(async (client) => {
-    gateway = await startFlakyGateway(endpoint().url, Number.MAX_SAFE_INTEGER, 503);
-    restoreVault = await pointVaultAt(client, gateway.url);
-    await client.query("select public.set_reminder_cron_retries(2, '0', '4 hours')");
-  }));
+beforeAll(() => withClient(async (client) => (day = await flakyDay(client, Number.MAX_SAFE_INTEGER, "2, '0', '4 hours'"))));
 
-afterAll(() =>
-  withClient(async (client) => {
-    await alterJob(client, { schedule: defaultCronExpression });
-    await resetRetrySettings(client);
-    await restoreVault(client);
-    await gateway.close();
-    await asCronRunner(client, () => client.query(reconcileCommand));
-  }));
+afterAll(() => withClient((client) => day.release(client)));
 
 test("every attempt answered 503: three attempts, then retries-exhausted at once, within the deadline", () =>
   withClient(async (client) => {
@@ -49,7 +33,7 @@ test("every attempt answered 503: three attempts, then retries-exhausted at once
       { attempt: 2, status: "failed", http_status: 503 },
       { attempt: 3, status: "failed", http_status: 503 },
     ]);
-    expect(gateway.seen.map((seen) => seen.runId)).toEqual(attempts.map((a) => Number(a.id)));
+    expect(day.gateway.seen.map((seen) => seen.runId)).toEqual(attempts.map((a) => Number(a.id)));
 
     const outcome = await status(client, defaultJobName);
     const alerts = (outcome.json as { alerts: { code: string; message: string }[] }).alerts;

@@ -5,33 +5,17 @@
  * `status` ends healthy. Back-off 10 s, so the retries come on the next minutes' ticks; about three minutes,
  * on a lane of its own.
  */
-import { Client } from "pg";
 import { withClient } from "../support/db";
-import { createAssignment, endpoint, notificationsFor } from "../support/reminder-scheduler";
-import { alterJob, asCronRunner, pointVaultAt } from "../support/trigger";
-import { FlakyGateway, startFlakyGateway } from "../support/flaky-gateway";
-import { attemptsOf, nextOccurrence, resetRetrySettings, scheduleDailyAt, seriesReaches } from "../support/series";
+import { createAssignment, notificationsFor } from "../support/reminder-scheduler";
+import { attemptsOf, flakyDay, nextOccurrence, scheduleDailyAt, seriesReaches } from "../support/series";
 import { status } from "../../cli/commands/status";
-import { defaultCronExpression, defaultJobName, reconcileCommand } from "../../infra/sql/names";
+import { defaultJobName } from "../../infra/sql/names";
 
-let gateway: FlakyGateway;
-let restoreVault: (client: Client) => Promise<void>;
+let day: Awaited<ReturnType<typeof flakyDay>>;
 
-beforeAll(() =>
-  withClient(async (client) => {
-    gateway = await startFlakyGateway(endpoint().url, 2, 503);
-    restoreVault = await pointVaultAt(client, gateway.url);
-    await client.query("select public.set_reminder_cron_retries(5, '10 seconds', '4 hours')");
-  }));
+beforeAll(() => withClient(async (client) => (day = await flakyDay(client, 2, "5, '10 seconds', '4 hours'"))));
 
-afterAll(() =>
-  withClient(async (client) => {
-    await alterJob(client, { schedule: defaultCronExpression });
-    await resetRetrySettings(client);
-    await restoreVault(client);
-    await gateway.close();
-    await asCronRunner(client, () => client.query(reconcileCommand));
-  }));
+afterAll(() => withClient((client) => day.release(client)));
 
 test("503, 503, then 200: the occurrence is retried twice on its own, its reminder created once, and status ends healthy", () =>
   withClient(async (client) => {
@@ -56,7 +40,7 @@ test("503, 503, then 200: the occurrence is retried twice on its own, its remind
     // Never two in flight: each attempt went out after the one before had failed.
     for (let i = 1; i < attempts.length; i++) expect(attempts[i].triggered_at.getTime()).toBeGreaterThan(attempts[i - 1].finished_at!.getTime());
     // What the gateway saw: the three attempts, once each, and only the third reached the function.
-    expect(gateway.seen).toEqual(attempts.map((a) => ({ runId: Number(a.id), status: a.http_status })));
+    expect(day.gateway.seen).toEqual(attempts.map((a) => ({ runId: Number(a.id), status: a.http_status })));
 
     const notifications = await notificationsFor(client, assignment.id);
     expect(notifications).toHaveLength(1);

@@ -3,9 +3,12 @@
  * where that occurrence's series stands, and its attempts as the log holds them.
  */
 import { Client } from "pg";
-import { alterJob, deleteSecret } from "./trigger";
+import type { SeriesRow } from "../../cli/queries";
+import { FlakyGateway, startFlakyGateway } from "./flaky-gateway";
+import { endpoint } from "./reminder-scheduler";
+import { alterJob, asCronRunner, deleteSecret, pointVaultAt } from "./trigger";
 import { waitFor } from "./db";
-import { defaultJobName } from "../../infra/sql/names";
+import { defaultCronExpression, defaultJobName, reconcileCommand } from "../../infra/sql/names";
 import { intervalSettings, retryLimitSetting } from "../../infra/sql/operations-names";
 
 const minute = 60_000;
@@ -17,16 +20,6 @@ export const nextOccurrence = (): Date => new Date(Math.ceil((Date.now() + 10_00
 export const scheduleDailyAt = (client: Client, occurrence: Date) =>
   alterJob(client, { schedule: `${occurrence.getUTCMinutes()} ${occurrence.getUTCHours()} * * *` });
 
-export interface SeriesRow {
-  occurrence: Date | null;
-  state: string;
-  attempts: number | null;
-  max_attempts: number | null;
-  next_attempt_at: Date | null;
-  deadline_at: Date | null;
-  last_run_id: string | null;
-  detail: string | null;
-}
 
 export async function seriesOf(client: Client, jobName = defaultJobName): Promise<SeriesRow> {
   const { rows } = await client.query<SeriesRow>("select * from public.reminder_run_series($1)", [jobName]);
@@ -83,4 +76,24 @@ export async function attemptsOf(client: Client, occurrence: Date, jobName = def
 /** Puts the retry settings back to their defaults (no Vault secret), as a file found them. */
 export async function resetRetrySettings(client: Client): Promise<void> {
   for (const name of [retryLimitSetting.secret, intervalSettings.retryBackoff.secret, intervalSettings.retryDeadline.secret]) await deleteSecret(client, name);
+}
+
+/**
+ * For a file whose day goes through a flaky gateway: Vault's URL pointed at it and the retry settings given
+ * (SQL arguments of set_reminder_cron_retries); `release` puts the job, the settings and Vault back.
+ */
+export async function flakyDay(client: Client, failures: number, retries: string): Promise<{ gateway: FlakyGateway; release: (client: Client) => Promise<void> }> {
+  const gateway = await startFlakyGateway(endpoint().url, failures, 503);
+  const restoreVault = await pointVaultAt(client, gateway.url);
+  await client.query(`select public.set_reminder_cron_retries(${retries})`);
+  return {
+    gateway,
+    release: async (later: Client) => {
+      await alterJob(later, { schedule: defaultCronExpression });
+      await resetRetrySettings(later);
+      await restoreVault(later);
+      await gateway.close();
+      await asCronRunner(later, () => later.query(reconcileCommand));
+    },
+  };
 }

@@ -1,7 +1,7 @@
 -- The cron trigger's database contract: structure first, then what each role may and may not do.
 -- Runs as postgres (Supabase's non-superuser), as `supabase test db` does.
 begin;
-select plan(35);
+select plan(36);
 
 -- The execution log exists with the task card's columns and the outcome columns.
 select has_table('public', 'cron_execution_log', 'the execution log table exists');
@@ -84,8 +84,10 @@ select public.reconcile_reminder_runs();
 select results_eq(
   $$select job_name, status, left(error_message, 43) from public.cron_execution_log where job_name in ('pgtap-queued', 'pgtap-lost') order by job_name$$,
   $$values ('pgtap-lost'::text, 'failed'::text, 'the request was lost before pg_net sent it:'::text),
-           ('pgtap-queued', 'failed', 'no answer recorded by pg_net within 120 s: ')$$,
+           ('pgtap-queued', 'failed', 'no answer recorded by pg_net within 120 s; ')$$,
   'a request still queued fails as unanswered after 120 s, one neither queued nor answered as lost');
+select is_empty($$select 1 from net.http_request_queue where id = -4201$$,
+  'the request failed as unanswered is taken off the queue: sent later, its signature would be too old to run');
 
 select * from finish();
 rollback;
