@@ -628,6 +628,7 @@ declare
   started     timestamptz := pg_catalog.pg_postmaster_start_time();
   cron_note   text;
   settings_problem text;
+  other_run   bigint;
 begin
   select j.schedule, j.active into job
     from cron.job j
@@ -700,7 +701,16 @@ begin
     else
       state := 'catch-up';
       next_attempt_at := now();
-      if started > occurrence - interval '1 minute' then
+      -- A run since it that names no occurrence (by hand, or logged before this release) and failed.
+      select l.id into other_run
+        from public.cron_execution_log l
+       where l.job_name = reminder_run_series.job_name and l.status = 'failed'
+         and l.triggered_at >= reminder_run_series.occurrence and l.triggered_at <= now()
+       order by l.triggered_at desc
+       limit 1;
+      if other_run is not null then
+        detail := format('no attempt of it is recorded, and run %s since it (by hand, or logged before attempts were) failed', other_run);
+      elsif started > occurrence - interval '1 minute' then
         detail := format('the database was down at the occurrence; it started at %s', to_char(started at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'));
       else
         select d.return_message into cron_note

@@ -337,3 +337,20 @@ describe("retry settings out of range are refused, naming the setting, the value
       expect(notNumber.hint).toBe(`Set it with ${defaultsFix}`);
     }));
 });
+
+test("upgraded after a failed run that names no occurrence (logged before attempts were): caught up once, saying so", () =>
+  withClient(async (client) => {
+    const occurrence = await probe(client, "retry-probe-upgrade");
+    const { rows } = await client.query(
+      "insert into public.cron_execution_log (job_name, status, triggered_at, finished_at, http_status, error_message) values ($1, 'failed', $2, $2, 503, 'HTTP 503') returning id",
+      ["retry-probe-upgrade", new Date(occurrence.getTime() + 1000)],
+    );
+    expect(await series(client, "retry-probe-upgrade")).toMatchObject({
+      state: "catch-up",
+      detail: `no attempt of it is recorded, and run ${rows[0].id} since it (by hand, or logged before attempts were) failed`,
+    });
+    const caught = await followUp(client, "retry-probe-upgrade");
+    expect(await row(client, caught!)).toMatchObject({ attempt: 1, occurrence });
+    await reconcile(client);
+    expect((await series(client, "retry-probe-upgrade")).state).toBe("succeeded");
+  }));
