@@ -30,6 +30,7 @@ import {
   settingFunction,
 } from "./operations-names";
 import { renderOperationsGrants } from "./privileges";
+import { refuseUnregisteredJob } from "./reminder-cron-migration";
 import { RunbookEntry, runbookSql } from "./runbook";
 import { sqlLiteral } from "./literal";
 
@@ -886,11 +887,7 @@ declare
   s      record;
   run_id bigint;
 begin
-  if not exists (select 1 from cron.job j where j.jobname = catch_up_reminder_run.job_name and j.username = ${lit(cronRunnerRole)}) then
-    raise exception '% is not a pg_cron job of ${cronRunnerRole}: only a registered job is caught up or retried', quote_literal(job_name)
-      using errcode = 'invalid_parameter_value',
-            hint    = 'Name a job of select jobname from cron.job where username = ''${cronRunnerRole}''; e.g. ${lit(defaultJobName).replace(/'/g, "''")}.';
-  end if;
+${refuseUnregisteredJob("catch_up_reminder_run.job_name", "caught up or retried")}
 
   -- Decided first, without the lock: pg_cron starts this job in the same minute as the daily one, and a lock
   -- held while deciding would make that dispatch a skip. Only a follow-up due now takes it.

@@ -180,6 +180,13 @@ comment on table ${qualified(dispatchLockTable)} is
 -- RLS on and no policy: only the owner, through dispatch_reminder_run, reads or locks a row.
 alter table ${qualified(dispatchLockTable)} enable row level security;`;
 
+/** The refusal of a job name that is no job of cron_runner's, for a function whose argument is `jobName`. */
+export const refuseUnregisteredJob = (jobName: string, what: string) => `  if not exists (select 1 from cron.job j where j.jobname = ${jobName} and j.username = ${lit(cronRunnerRole)}) then
+    raise exception '% is not a pg_cron job of ${cronRunnerRole}: only a registered job is ${what}', quote_literal(${jobName})
+      using errcode = 'invalid_parameter_value',
+            hint    = 'Name a job of select jobname from cron.job where username = ''${cronRunnerRole}''; e.g. ${lit(defaultJobName).replace(/'/g, "''")}.';
+  end if;`;
+
 const dispatch = () => `
 create or replace function ${qualified(attemptFunction)}(job_name text, occurrence_at timestamptz, dispatch_reason text)
 returns bigint
@@ -204,11 +211,7 @@ declare
 begin
   -- Only a job ${cronRunnerRole} runs is dispatched: the lock and the in-flight check are per job name, so
   -- any other name ('${defaultJobName} ', 'x') would run the function beside the real job's run.
-  if not exists (select 1 from cron.job j where j.jobname = dispatch_reminder_attempt.job_name and j.username = ${lit(cronRunnerRole)}) then
-    raise exception '% is not a pg_cron job of ${cronRunnerRole}: only a registered job is dispatched', quote_literal(job_name)
-      using errcode = 'invalid_parameter_value',
-            hint    = 'Name a job of select jobname from cron.job where username = ''${cronRunnerRole}''; e.g. ${lit(defaultJobName).replace(/'/g, "''")}.';
-  end if;
+${refuseUnregisteredJob("dispatch_reminder_attempt.job_name", "dispatched")}
 
   -- Two dispatches of one job never overlap: the second is recorded as skipped, not queued behind the first.
   -- The lock is the job's row in ${qualified(dispatchLockTable)}, which no role but the owner may lock (an

@@ -214,7 +214,7 @@ begin
   -- Only a job cron_runner runs is dispatched: the lock and the in-flight check are per job name, so
   -- any other name ('daily-reminder-eval ', 'x') would run the function beside the real job's run.
   if not exists (select 1 from cron.job j where j.jobname = dispatch_reminder_attempt.job_name and j.username = 'cron_runner') then
-    raise exception '% is not a pg_cron job of cron_runner: only a registered job is dispatched', quote_literal(job_name)
+    raise exception '% is not a pg_cron job of cron_runner: only a registered job is dispatched', quote_literal(dispatch_reminder_attempt.job_name)
       using errcode = 'invalid_parameter_value',
             hint    = 'Name a job of select jobname from cron.job where username = ''cron_runner''; e.g. ''daily-reminder-eval''.';
   end if;

@@ -812,7 +812,7 @@ declare
   run_id bigint;
 begin
   if not exists (select 1 from cron.job j where j.jobname = catch_up_reminder_run.job_name and j.username = 'cron_runner') then
-    raise exception '% is not a pg_cron job of cron_runner: only a registered job is caught up or retried', quote_literal(job_name)
+    raise exception '% is not a pg_cron job of cron_runner: only a registered job is caught up or retried', quote_literal(catch_up_reminder_run.job_name)
       using errcode = 'invalid_parameter_value',
             hint    = 'Name a job of select jobname from cron.job where username = ''cron_runner''; e.g. ''daily-reminder-eval''.';
   end if;
