@@ -15,6 +15,7 @@ import {
   maximumRetries,
   minimumRetention,
   occurrenceFunction,
+  pausesTable,
   previousOccurrenceFunction,
   retryLimitSetting,
   retryPolicyFunction,
@@ -134,6 +135,17 @@ comment on column ${qualified(catchUpTable)}.run_id is 'The cron_execution_log i
 create index if not exists reminder_cron_catch_ups_run_id_idx on ${qualified(catchUpTable)} (run_id);
 
 alter table ${qualified(catchUpTable)} enable row level security;
+
+create table if not exists ${qualified(pausesTable)} (
+  job_name text        primary key,
+  seen_at  timestamptz not null
+);
+
+comment on table ${qualified(pausesTable)} is
+  'The last time the catch-up job saw each job paused: an occurrence at or before it came while the job was paused, and is not run on resume.';
+
+-- RLS on and no policy: only the owner, through the catch-up, reads or writes it.
+alter table ${qualified(pausesTable)} enable row level security;
 drop policy if exists service_role_reads on ${qualified(catchUpTable)};
 create policy service_role_reads on ${qualified(catchUpTable)} for select to service_role using (true);`;
 
@@ -773,6 +785,9 @@ begin
     elsif occurrence < now() - window_size then
       state := 'missed';
       detail := format('no run of it was dispatched, and the catch-up window (%s) has passed', window_size);
+    elsif exists (select 1 from ${qualified(pausesTable)} p where p.job_name = reminder_run_series.job_name and p.seen_at >= reminder_run_series.occurrence) then
+      state := 'missed';
+      detail := 'the job was paused at the occurrence: resuming does not run it (reminder-cron run-now does)';
     else
       state := 'catch-up';
       next_attempt_at := now();
@@ -888,6 +903,13 @@ declare
   run_id bigint;
 begin
 ${refuseUnregisteredJob("catch_up_reminder_run.job_name", "caught up or retried")}
+  -- pg_cron keeps no record of a pause: noted here each minute, so an occurrence that came while the job was
+  -- paused is not taken for a missed one once it is resumed.
+  if exists (select 1 from cron.job j where j.jobname = catch_up_reminder_run.job_name and j.username = ${lit(cronRunnerRole)} and not j.active) then
+    insert into ${qualified(pausesTable)} as p (job_name, seen_at) values (catch_up_reminder_run.job_name, now())
+        on conflict on constraint ${pausesTable.name}_pkey do update set seen_at = excluded.seen_at;
+    return null;
+  end if;
 
   -- Decided first, without the lock: pg_cron starts this job in the same minute as the daily one, and a lock
   -- held while deciding would make that dispatch a skip. Only a follow-up due now takes it.

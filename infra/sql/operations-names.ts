@@ -36,6 +36,11 @@ export const previousOccurrenceFunction = { schema: "public", name: "cron_previo
 
 /** One row per caught-up occurrence; its primary key is what makes a second catch-up impossible. */
 export const catchUpTable = { schema: "public", name: "reminder_cron_catch_ups" } as const;
+/**
+ * When the catch-up job last saw a job paused: an occurrence that came while it was paused is not run on
+ * resume (pg_cron keeps no record of a pause, and a paused job's occurrence looks missed).
+ */
+export const pausesTable = { schema: "public", name: "reminder_cron_pauses" } as const;
 
 /**
  * Settings, kept in Vault beside reminder_cron_expression so one mechanism (and `pulumi up`) configures

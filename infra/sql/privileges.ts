@@ -6,6 +6,7 @@ import { acceptSignedFunction, attemptFunction, cronRunnerRole, dispatchFunction
 import {
   catchUpFunction,
   catchUpTable,
+  pausesTable,
   occurrenceFunction,
   previousOccurrenceFunction,
   pruneFunction,
@@ -129,7 +130,7 @@ export const operationsGrants: Grant[] = [
 ];
 
 export const operationsObjects: OwnObjects = {
-  tables: [qualifiedName(catchUpTable)],
+  tables: [qualifiedName(catchUpTable), qualifiedName(pausesTable)],
   sequences: [],
   functions: [
     catchUpFunction,

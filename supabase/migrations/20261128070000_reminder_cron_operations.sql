@@ -83,6 +83,17 @@ comment on column public.reminder_cron_catch_ups.run_id is 'The cron_execution_l
 create index if not exists reminder_cron_catch_ups_run_id_idx on public.reminder_cron_catch_ups (run_id);
 
 alter table public.reminder_cron_catch_ups enable row level security;
+
+create table if not exists public.reminder_cron_pauses (
+  job_name text        primary key,
+  seen_at  timestamptz not null
+);
+
+comment on table public.reminder_cron_pauses is
+  'The last time the catch-up job saw each job paused: an occurrence at or before it came while the job was paused, and is not run on resume.';
+
+-- RLS on and no policy: only the owner, through the catch-up, reads or writes it.
+alter table public.reminder_cron_pauses enable row level security;
 drop policy if exists service_role_reads on public.reminder_cron_catch_ups;
 create policy service_role_reads on public.reminder_cron_catch_ups for select to service_role using (true);
 
@@ -698,6 +709,9 @@ begin
     elsif occurrence < now() - window_size then
       state := 'missed';
       detail := format('no run of it was dispatched, and the catch-up window (%s) has passed', window_size);
+    elsif exists (select 1 from public.reminder_cron_pauses p where p.job_name = reminder_run_series.job_name and p.seen_at >= reminder_run_series.occurrence) then
+      state := 'missed';
+      detail := 'the job was paused at the occurrence: resuming does not run it (reminder-cron run-now does)';
     else
       state := 'catch-up';
       next_attempt_at := now();
@@ -816,6 +830,13 @@ begin
       using errcode = 'invalid_parameter_value',
             hint    = 'Name a job of select jobname from cron.job where username = ''cron_runner''; e.g. ''daily-reminder-eval''.';
   end if;
+  -- pg_cron keeps no record of a pause: noted here each minute, so an occurrence that came while the job was
+  -- paused is not taken for a missed one once it is resumed.
+  if exists (select 1 from cron.job j where j.jobname = catch_up_reminder_run.job_name and j.username = 'cron_runner' and not j.active) then
+    insert into public.reminder_cron_pauses as p (job_name, seen_at) values (catch_up_reminder_run.job_name, now())
+        on conflict on constraint reminder_cron_pauses_pkey do update set seen_at = excluded.seen_at;
+    return null;
+  end if;
 
   -- Decided first, without the lock: pg_cron starts this job in the same minute as the daily one, and a lock
   -- held while deciding would make that dispatch a skip. Only a follow-up due now takes it.
@@ -921,6 +942,7 @@ comment on function public.prune_reminder_cron_history(interval, interval) is
   'Deletes cron_execution_log rows older than log_older_than (default: Vault reminder_log_retention, else 90 days) and cron_runner''s cron.job_run_details rows older than run_details_older_than (default: Vault reminder_run_details_retention, else 14 days). Runs daily as job reminder-eval-retention.';
 
 revoke all on table public.reminder_cron_catch_ups from public, anon, authenticated, service_role, cron_runner;
+revoke all on table public.reminder_cron_pauses from public, anon, authenticated, service_role, cron_runner;
 revoke all on function public.catch_up_reminder_run(text) from public, anon, authenticated, service_role, cron_runner;
 revoke all on function public.prune_reminder_cron_history(interval, interval) from public, anon, authenticated, service_role, cron_runner;
 revoke all on function public.apply_reminder_cron_retention() from public, anon, authenticated, service_role, cron_runner;

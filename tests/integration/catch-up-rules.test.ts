@@ -166,6 +166,24 @@ test("a paused job is not caught up", () =>
     expect(await runsSince(client, probe)).toEqual([]);
   }));
 
+test("a job paused over its occurrence and resumed is not caught up: pausing meant no run; run-now is the way to have one", () =>
+  withClient(async (client) => {
+    const probe = await missedProbe(client, "catch-up-probe-paused-resumed");
+    const setActive = (active: boolean) =>
+      asCronRunner(client, () =>
+        client.query("select cron.alter_job((select jobid from cron.job where jobname = $1 and username = current_user), active := $2)", [probe.name, active]),
+      );
+    await setActive(false);
+    // The catch-up job's tick while it is paused notes the pause.
+    expect(await catchUp(client, probe.name)).toBeNull();
+    await setActive(true);
+    expect(await catchUp(client, probe.name)).toBeNull();
+    expect(await runsSince(client, probe)).toEqual([]);
+    const { rows } = await client.query("select state, detail from public.reminder_run_series($1)", [probe.name]);
+    expect(rows).toEqual([{ state: "missed", detail: "the job was paused at the occurrence: resuming does not run it (reminder-cron run-now does)" }]);
+    await client.query("delete from public.reminder_cron_pauses where job_name = $1", [probe.name]);
+  }));
+
 test("a job that never ran before its occurrence (a fresh install) is not caught up", () =>
   withClient(async (client) => {
     const probe = await missedProbe(client, "catch-up-probe-fresh", { ranBefore: false });
