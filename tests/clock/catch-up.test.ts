@@ -7,13 +7,12 @@
 import { Client } from "pg";
 import { waitFor, withClient } from "../support/db";
 import { alterJob, asCronRunner, dispatchAndReconcile, FunctionStandIn, vaultedFunctionStandIn } from "../support/trigger";
+import { nextOccurrence, scheduleDailyAt } from "../support/series";
 import { startStack, stopStack } from "../../stack/stack";
 import { defaultCronExpression, defaultJobName, reconcileCommand } from "../../infra/sql/names";
 import { catchUpCommand } from "../../infra/sql/operations-migration";
 
-const minute = 60_000;
 const sleepUntil = (at: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
-const fields = (at: number) => `${new Date(at).getUTCMinutes()} ${new Date(at).getUTCHours()}`;
 let endpoint: FunctionStandIn;
 
 beforeAll(async () => {
@@ -42,8 +41,8 @@ test("the daily run missed while the database was down is run once when it is ba
   await withClient((client) => dispatchAndReconcile(client));
 
   // Its next occurrence: the first minute boundary at least 10 s away; the database stops well before it.
-  const occurrence = Math.ceil((Date.now() + 10_000) / minute) * minute;
-  await withClient((client) => alterJob(client, { schedule: `${fields(occurrence)} * * *` }));
+  const occurrence = nextOccurrence().getTime();
+  await withClient((client) => scheduleDailyAt(client, new Date(occurrence)));
   await stopStack();
   await sleepUntil(occurrence + 3000);
   await startStack();

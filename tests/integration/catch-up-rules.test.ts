@@ -9,8 +9,9 @@
 import { Client } from "pg";
 import { withClient } from "../support/db";
 import { asCronRunner, deleteSecret, FunctionStandIn, setSecret, vaultedFunctionStandIn } from "../support/trigger";
+import { probeJob, removeProbeJob } from "../support/series";
 import { startStack, stopStack } from "../../stack/stack";
-import { cronRunnerRole, dispatchCommand } from "../../infra/sql/names";
+import { cronRunnerRole } from "../../infra/sql/names";
 import { catchUpJobName, intervalSettings } from "../../infra/sql/operations-names";
 
 let endpoint: FunctionStandIn;
@@ -29,41 +30,23 @@ afterAll(async () => {
   await withClient(async (client) => {
     await deleteSecret(client, intervalSettings.catchUpWindow.secret);
     await endpoint.release(client);
-    for (const name of probes) {
-      await asCronRunner(client, () => client.query("select cron.unschedule($1)", [name]));
-      await client.query("delete from public.cron_execution_log where job_name = $1", [name]);
-      await client.query("delete from public.reminder_cron_catch_ups where job_name = $1", [name]);
-    }
+    for (const name of probes) await removeProbeJob(client, name);
   });
 });
 
 const minute = 60_000;
 const floorMinute = (at: Date) => new Date(Math.floor(at.getTime() / minute) * minute);
-/** The five fields of a once-a-year schedule at exactly `at` (UTC): it cannot fire again during the test. */
-const onceAt = (at: Date) => `${at.getUTCMinutes()} ${at.getUTCHours()} ${at.getUTCDate()} ${at.getUTCMonth() + 1} *`;
 
 interface Probe {
   name: string;
   occurrence: Date;
 }
 
-/**
- * A job of cron_runner, like the daily one, whose occurrence `minutesAgo` back was missed: it has a run
- * the day before (so it is not a fresh install, unless `ranBefore` is false) and none since.
- */
+/** A probe job (tests/support/series.ts) whose occurrence, 3 minutes back unless given, was missed. */
 async function missedProbe(client: Client, name: string, options: { occurrence?: Date; ranBefore?: boolean; schedule?: string } = {}): Promise<Probe> {
   const occurrence = options.occurrence ?? new Date(floorMinute(new Date()).getTime() - 3 * minute);
   probes.push(name);
-  // A probe starts with no history (an earlier jest run on the same stack may have left some).
-  await client.query("delete from public.cron_execution_log where job_name = $1", [name]);
-  await client.query("delete from public.reminder_cron_catch_ups where job_name = $1", [name]);
-  await asCronRunner(client, () => client.query("select cron.schedule($1, $2, $3)", [name, options.schedule ?? onceAt(occurrence), dispatchCommand(name)]));
-  if (options.ranBefore ?? true) {
-    await client.query("insert into public.cron_execution_log (job_name, status, triggered_at, finished_at, http_status) values ($1, 'succeeded', $2, $2, 200)", [
-      name,
-      new Date(occurrence.getTime() - 86_400_000),
-    ]);
-  }
+  await probeJob(client, name, occurrence, options);
   return { name, occurrence };
 }
 

@@ -6,13 +6,12 @@
  */
 import { Client } from "pg";
 import { withClient } from "../support/db";
-import { asCronRunner, deleteSecret, FunctionStandIn, setSecret, vaultedFunctionStandIn } from "../support/trigger";
-import { dispatchCommand } from "../../infra/sql/names";
+import { asCronRunner, FunctionStandIn, setSecret, vaultedFunctionStandIn } from "../support/trigger";
+import { probeJob, removeProbeJob, resetRetrySettings } from "../support/series";
 import { intervalSettings, retryLimitSetting } from "../../infra/sql/operations-names";
 
 let endpoint: FunctionStandIn;
 const probes: string[] = [];
-const retrySecrets = [retryLimitSetting.secret, intervalSettings.retryBackoff.secret, intervalSettings.retryDeadline.secret];
 
 beforeAll(() =>
   withClient(async (client) => {
@@ -21,34 +20,20 @@ beforeAll(() =>
 
 afterAll(() =>
   withClient(async (client) => {
-    for (const name of retrySecrets) await deleteSecret(client, name);
+    await resetRetrySettings(client);
     await endpoint.release(client);
-    for (const name of probes) {
-      await asCronRunner(client, () => client.query("select cron.unschedule($1)", [name]));
-      await client.query("delete from public.cron_execution_log where job_name = $1", [name]);
-      await client.query("delete from public.reminder_cron_catch_ups where job_name = $1", [name]);
-    }
+    for (const name of probes) await removeProbeJob(client, name);
   }));
 
-beforeEach(() =>
-  withClient(async (client) => {
-    for (const name of retrySecrets) await deleteSecret(client, name);
-  }));
+beforeEach(() => withClient((client) => resetRetrySettings(client)));
 
 const minute = 60_000;
-const onceAt = (at: Date) => `${at.getUTCMinutes()} ${at.getUTCHours()} ${at.getUTCDate()} ${at.getUTCMonth() + 1} *`;
 
-/** A job of cron_runner whose occurrence `minutesAgo` back has run before (it is not a fresh install). */
+/** A probe job (tests/support/series.ts) whose occurrence `minutesAgo` back has run before it (it is not a fresh install). */
 async function probe(client: Client, name: string, minutesAgo = 10): Promise<Date> {
   const occurrence = new Date(Math.floor(Date.now() / minute) * minute - minutesAgo * minute);
   probes.push(name);
-  await client.query("delete from public.cron_execution_log where job_name = $1", [name]);
-  await client.query("delete from public.reminder_cron_catch_ups where job_name = $1", [name]);
-  await asCronRunner(client, () => client.query("select cron.schedule($1, $2, $3)", [name, onceAt(occurrence), dispatchCommand(name)]));
-  await client.query("insert into public.cron_execution_log (job_name, status, triggered_at, finished_at, http_status) values ($1, 'succeeded', $2, $2, 200)", [
-    name,
-    new Date(occurrence.getTime() - 86_400_000),
-  ]);
+  await probeJob(client, name, occurrence);
   return occurrence;
 }
 

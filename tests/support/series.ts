@@ -8,7 +8,7 @@ import { FlakyGateway, startFlakyGateway } from "./flaky-gateway";
 import { endpoint } from "./reminder-scheduler";
 import { alterJob, asCronRunner, deleteSecret, pointVaultAt } from "./trigger";
 import { waitFor } from "./db";
-import { defaultCronExpression, defaultJobName, reconcileCommand } from "../../infra/sql/names";
+import { defaultCronExpression, defaultJobName, dispatchCommand, reconcileCommand } from "../../infra/sql/names";
 import { intervalSettings, retryLimitSetting } from "../../infra/sql/operations-names";
 
 const minute = 60_000;
@@ -96,4 +96,31 @@ export async function flakyDay(client: Client, failures: number, retries: string
       await asCronRunner(later, () => later.query(reconcileCommand));
     },
   };
+}
+
+/** The five fields of a once-a-year schedule at exactly `at` (UTC): it cannot fire again during a test. */
+export const onceAt = (at: Date) => `${at.getUTCMinutes()} ${at.getUTCHours()} ${at.getUTCDate()} ${at.getUTCMonth() + 1} *`;
+
+/**
+ * A job of cron_runner, like the daily one, whose `occurrence` has passed with no run logged since: it has a
+ * run the day before (so it is not a fresh install, unless `ranBefore` is false). It starts with no other
+ * history: an earlier jest run on the same stack may have left some. Remove it with removeProbeJob.
+ */
+export async function probeJob(client: Client, name: string, occurrence: Date, options: { ranBefore?: boolean; schedule?: string } = {}): Promise<void> {
+  await client.query("delete from public.cron_execution_log where job_name = $1", [name]);
+  await client.query("delete from public.reminder_cron_catch_ups where job_name = $1", [name]);
+  await asCronRunner(client, () => client.query("select cron.schedule($1, $2, $3)", [name, options.schedule ?? onceAt(occurrence), dispatchCommand(name)]));
+  if (options.ranBefore ?? true) {
+    await client.query("insert into public.cron_execution_log (job_name, status, triggered_at, finished_at, http_status) values ($1, 'succeeded', $2, $2, 200)", [
+      name,
+      new Date(occurrence.getTime() - 86_400_000),
+    ]);
+  }
+}
+
+/** The probe job gone, with its log rows and catch-up records. */
+export async function removeProbeJob(client: Client, name: string): Promise<void> {
+  await asCronRunner(client, () => client.query("select cron.unschedule(jobid) from cron.job where jobname = $1 and username = current_user", [name]));
+  await client.query("delete from public.cron_execution_log where job_name = $1", [name]);
+  await client.query("delete from public.reminder_cron_catch_ups where job_name = $1", [name]);
 }
